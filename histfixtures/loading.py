@@ -1,0 +1,244 @@
+"""
+The load engine behind every entry point.
+
+``load()`` resolves every label to a file first (so a typo fails before
+anything is written), then, in one transaction with constraint checks
+deferred, streams each file's objects to the row writer, resolves forward
+references, checks every foreign key, and resets sequences, as loaddata's
+``handle → loaddata → load_label → save_obj`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from typing import Any
+
+from django.apps.registry import Apps
+from django.core.management.color import no_style
+from django.core.serializers import base
+from django.db import DatabaseError, connections, models, router, transaction
+
+from histfixtures.constraints import find_dangling_reference
+from histfixtures.discovery import FixtureFile, find_fixture_files
+from histfixtures.exceptions import (
+    EmptyFixtureError,
+    FixtureError,
+    MissingRelatedObjectError,
+)
+from histfixtures.locations import Location
+from histfixtures.options import LoadOptions
+from histfixtures.results import LoadResult
+from histfixtures.serializers import read_objects
+from histfixtures.writing import Pending, RowWriter, set_links
+
+ModelClass = type[models.Model]
+
+
+def load(
+    labels: Sequence[str],
+    *,
+    apps: Apps,
+    options: LoadOptions,
+    using: str,
+    state: str,
+    own_app: str | None = None,
+) -> LoadResult:
+    """Load the fixtures named by ``labels`` with the models of ``apps``."""
+    if not labels:
+        raise ValueError("Name at least one fixture to load.")
+    try:
+        fixtures = find_fixture_files(
+            labels,
+            using=using,
+            app_label=options.app_label,
+            format=options.format,
+            own_app=own_app,
+        )
+        connection = connections[using]
+        with transaction.atomic(using=using), connection.constraint_checks_disabled():
+            run = _LoadRun(apps, options, using, state)
+            for fixture in fixtures:
+                run.load_file(fixture)
+            run.finish(fixtures)
+        return run.result
+    except FixtureError as exc:
+        raise exc.with_context(state=state)
+
+
+class _LoadRun:
+    """The state of one load: the writer, the result, deferred references."""
+
+    def __init__(self, apps: Apps, options: LoadOptions, using: str, state: str):
+        self.apps = apps
+        self.options = options
+        self.using = using
+        self.writer = RowWriter(using, options.on_conflict, options.batch_size)
+        self.result = LoadResult(state=state)
+        self.deferred: list[Pending] = []
+
+    def load_file(self, fixture: FixtureFile) -> None:
+        try:
+            with closing(fixture.open()) as stream:
+                read = 0
+                for index, obj in read_objects(
+                    fixture.format,
+                    stream,
+                    apps=self.apps,
+                    using=self.using,
+                    ignorenonexistent=self.options.ignorenonexistent,
+                ):
+                    read += 1
+                    self.add(Pending(obj, Location(str(fixture), index)))
+            if not read and not self.options.ignorenonexistent:
+                raise EmptyFixtureError(
+                    "The fixture holds no objects.",
+                    hint="An empty fixture in a migration is almost always a "
+                    "mistake; remove the load or fill the file.",
+                )
+        except FixtureError as exc:
+            raise exc.with_context(fixture=str(fixture))
+        self.result.fixtures.append(str(fixture))
+
+    def add(self, pending: Pending) -> None:
+        Model = type(pending.instance)
+        if self.options.excludes(Model) or not router.allow_migrate_model(
+            self.using, Model
+        ):
+            self.result.skipped += 1
+            return
+        self.writer.add(pending)
+        if pending.obj.deferred_fields:
+            self.deferred.append(pending)
+
+    def finish(self, fixtures: Iterable[FixtureFile]) -> None:
+        self.writer.flush_all()
+        for pending in self.deferred:
+            self.save_deferred_fields(pending)
+        touched = list(self.writer.written)
+        self.check_references(touched, fixtures)
+        if touched:
+            self.reset_sequences(touched)
+        self.result.skipped += self.writer.skipped
+        for Model, count in self.writer.written.items():
+            self.result.counts[Model._meta.label] += count
+            self.result.objects += count
+
+    def save_deferred_fields(self, pending: Pending) -> None:
+        """Resolve references to objects that appeared later in the fixtures."""
+        instance = pending.instance
+        Model = type(instance)
+        for field, value in pending.obj.deferred_fields.items():
+            try:
+                if field.many_to_many:
+                    pending.obj.m2m_data[field.name] = base.deserialize_m2m_values(
+                        field, value, self.using, handle_forward_references=False
+                    )
+                    set_links(field, [pending], self.using, self.writer.batch_size)
+                else:
+                    resolved = base.deserialize_fk_value(
+                        field, value, self.using, handle_forward_references=False
+                    )
+                    Model._base_manager.db_manager(self.using).filter(
+                        pk=instance.pk
+                    ).update(**{field.attname: resolved})
+            except Exception as exc:
+                raise MissingRelatedObjectError(
+                    f"The object this {field.name} refers to does not exist.",
+                    fixture=pending.location.fixture,
+                    index=pending.location.index,
+                    pk=instance.pk,
+                    model=Model._meta.label,
+                    field=field.name,
+                    value=value,
+                ) from exc
+
+    def check_references(
+        self, touched: list[ModelClass], fixtures: Iterable[FixtureFile]
+    ) -> None:
+        tables = [*touched, *_auto_through_models(touched)]
+        dangling = find_dangling_reference(tables, self.using)
+        if dangling is not None:
+            raise self.missing_related_error(dangling, fixtures)
+        connection = connections[self.using]
+        try:
+            connection.check_constraints(
+                table_names=[Model._meta.db_table for Model in tables]
+            )
+        except DatabaseError as exc:
+            raise MissingRelatedObjectError(
+                f"A foreign key of the loaded data points nowhere: {exc}"
+            ) from exc
+
+    def missing_related_error(
+        self, dangling: Any, fixtures: Iterable[FixtureFile]
+    ) -> MissingRelatedObjectError:
+        Model, pk, field_name = dangling.model, dangling.pk, dangling.field.name
+        if Model._meta.auto_created:
+            # A many-to-many link: blame the object that lists it.
+            Owner, field_name, pk = _link_owner(Model, dangling, self.using)
+            Model = Owner
+        target = dangling.field.remote_field.model._meta.label
+        location = locate(fixtures, Model._meta.label, pk, self.apps, self.using)
+        return MissingRelatedObjectError(
+            f"{Model._meta.label}.{field_name} refers to a {target} that does not "
+            "exist in the database or the fixtures.",
+            fixture=location.fixture if location else None,
+            index=location.index if location else None,
+            pk=pk,
+            model=Model._meta.label,
+            field=field_name,
+            value=dangling.value,
+        )
+
+    def reset_sequences(self, Models: list[ModelClass]) -> None:
+        connection = connections[self.using]
+        statements = connection.ops.sequence_reset_sql(no_style(), Models)
+        if statements:
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+
+
+def _auto_through_models(Models: Iterable[ModelClass]) -> list[ModelClass]:
+    return [
+        field.remote_field.through  # type: ignore[union-attr]
+        for Model in Models
+        for field in Model._meta.local_many_to_many
+        if field.remote_field.through._meta.auto_created  # type: ignore[union-attr]
+    ]
+
+
+def _link_owner(Through: ModelClass, dangling: Any, using: str) -> tuple[Any, str, Any]:
+    """The model, m2m field and pk of the object owning a broken link row."""
+    for field in Through._meta.local_concrete_fields:
+        if field.is_relation and field is not dangling.field:
+            owner_pk = (
+                Through._base_manager.db_manager(using)
+                .filter(pk=dangling.pk)
+                .values_list(field.attname, flat=True)
+                .first()
+            )
+            Owner = field.remote_field.model  # type: ignore[union-attr]
+            m2m = next(
+                f
+                for f in Owner._meta.local_many_to_many
+                if f.remote_field.through is Through
+            )
+            return Owner, m2m.name, owner_pk
+    raise LookupError(f"{Through._meta.label} has no owner field.")
+
+
+def locate(
+    fixtures: Iterable[FixtureFile], label: str, pk: Any, apps: Apps, using: str
+) -> Location | None:
+    """Find a (model, pk) object in the fixtures by reading them again."""
+    for fixture in fixtures:
+        with closing(fixture.open()) as stream:
+            for index, obj in read_objects(
+                fixture.format, stream, apps=apps, using=using, ignorenonexistent=True
+            ):
+                instance = obj.object
+                if instance._meta.label == label and instance.pk == pk:
+                    return Location(str(fixture), index)
+    return None

@@ -1,0 +1,25 @@
+"""JSON Lines: one object per line, parsed line by line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+from histfixtures.exceptions import MalformedFixtureError
+from histfixtures.serializers.text import text_lines
+
+
+def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
+    """Yield the object on each non-blank line, as Django's jsonl does."""
+    count = 0
+    for line_number, line in enumerate(text_lines(stream_or_string), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise MalformedFixtureError(
+                f"Malformed JSON on line {line_number}: {exc.msg}.", index=count
+            ) from exc
+        count += 1

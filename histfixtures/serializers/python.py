@@ -1,0 +1,216 @@
+"""
+Build model instances from Python-format objects with historical models.
+
+This is the seam every text format goes through (JSON, JSON Lines and YAML
+parse into the same ``{"model", "pk", "fields"}`` dicts). It subclasses
+Django's own deserializer so the shape of the data, forward references and
+DeserializedObject stay Django's; what changes is where models come from
+(the ``apps`` registry passed in) and the errors, which name the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeAlias
+
+from django.apps.registry import Apps
+from django.core.serializers import base
+from django.core.serializers.python import Deserializer as PythonDeserializer
+from django.db import DEFAULT_DB_ALIAS, models
+
+from histfixtures.exceptions import (
+    FixtureError,
+    InvalidValueError,
+    MalformedFixtureError,
+    UnknownFieldError,
+    UnknownModelError,
+)
+
+# A field as fixtures name it: a concrete field, a foreign key or a m2m.
+FieldMap: TypeAlias = "dict[str, models.Field[Any, Any]]"
+
+
+class Deserializer(PythonDeserializer):  # type: ignore[misc]
+    """Deserialize Python-format objects with the models of ``apps``."""
+
+    def __init__(
+        self,
+        object_list: Iterable[Any],
+        *,
+        apps: Apps,
+        using: str = DEFAULT_DB_ALIAS,
+        ignorenonexistent: bool = False,
+        handle_forward_references: bool = True,
+    ) -> None:
+        super().__init__(
+            object_list,
+            using=using,
+            ignorenonexistent=ignorenonexistent,
+            handle_forward_references=handle_forward_references,
+        )
+        self.apps = apps
+        # Index of the object being handled, for error messages.
+        self.position = -1
+        self._field_maps: dict[type[models.Model], FieldMap] = {}
+
+    def __iter__(self) -> Iterator[base.DeserializedObject]:
+        for self.position, obj in enumerate(self.stream):
+            try:
+                yield from self._handle_object(obj)
+            except FixtureError as exc:
+                if isinstance(obj, dict):
+                    exc.with_context(model=obj.get("model"), pk=obj.get("pk"))
+                raise
+
+    def _handle_object(self, obj: Any) -> Iterator[base.DeserializedObject]:
+        label, fields = _split_object(obj)
+        try:
+            Model = self._get_model_from_node(label)
+        except UnknownModelError:
+            if self.ignorenonexistent:
+                return
+            raise
+        pk = obj.get("pk")
+        data: dict[str, Any] = {}
+        if "pk" in obj:
+            data[Model._meta.pk.attname] = _to_python(Model._meta.pk, pk)
+        m2m_data: dict[str, list[Any]] = {}
+        deferred_fields: dict[models.Field[Any, Any], Any] = {}
+        field_map = self._field_map(Model)
+        for name, value in fields.items():
+            field = field_map.get(name)
+            if field is None:
+                if self.ignorenonexistent:
+                    continue
+                raise _unknown_field(Model, name, value)
+            if field.many_to_many:
+                values = self._handle_m2m_field_node(field, value)
+                if values == base.DEFER_FIELD:
+                    deferred_fields[field] = value
+                else:
+                    m2m_data[field.name] = values
+            elif field.many_to_one or field.one_to_one:
+                fk_value = self._handle_fk_field_node(field, value)
+                if fk_value == base.DEFER_FIELD:
+                    deferred_fields[field] = value
+                else:
+                    data[field.attname] = fk_value
+            else:
+                data[field.name] = _to_python(field, value)
+        instance = base.build_instance(Model, data, self.using)
+        yield base.DeserializedObject(instance, m2m_data, deferred_fields)
+
+    def _handle_m2m_field_node(
+        self, field: models.Field[Any, Any], field_value: Any
+    ) -> Any:
+        try:
+            return super()._handle_m2m_field_node(field, field_value)
+        except base.M2MDeserializationError as exc:
+            raise InvalidValueError(
+                f"Invalid many-to-many value {exc.pk!r}: {exc.original_exc}",
+                field=field.name,
+                value=field_value,
+            ) from exc.original_exc
+
+    def _handle_fk_field_node(
+        self, field: models.Field[Any, Any], field_value: Any
+    ) -> Any:
+        try:
+            return super()._handle_fk_field_node(field, field_value)
+        except Exception as exc:
+            raise InvalidValueError(
+                f"Invalid foreign key value: {_describe(exc)}",
+                field=field.name,
+                value=field_value,
+            ) from exc
+
+    def _get_model_from_node(self, model_identifier: Any) -> type[models.Model]:
+        return get_model(self.apps, model_identifier)
+
+    def _field_map(self, Model: type[models.Model]) -> FieldMap:
+        try:
+            return self._field_maps[Model]
+        except KeyError:
+            meta = Model._meta
+            field_map = {f.name: f for f in [*meta.concrete_fields, *meta.many_to_many]}
+            self._field_maps[Model] = field_map
+            return field_map
+
+
+def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:
+    """Look up "app_label.ModelName" in ``apps``, or explain what exists."""
+    try:
+        Model: type[models.Model] = apps.get_model(model_identifier)
+        return Model
+    except (LookupError, TypeError, ValueError) as exc:
+        labels = sorted(m._meta.label for m in apps.get_models())
+        close = difflib.get_close_matches(str(model_identifier), labels, n=3)
+        hint = (
+            f"Did you mean {' or '.join(close)}?"
+            if close
+            else "A model created by a later migration cannot be loaded here."
+        )
+        raise UnknownModelError(
+            f"Model {model_identifier!r} does not exist at this migration state.",
+            model=str(model_identifier),
+            hint=hint,
+        ) from exc
+
+
+def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
+    if not isinstance(obj, dict) or "model" not in obj:
+        raise MalformedFixtureError(
+            "A fixture object must be a mapping with a 'model' key; "
+            f"got {_shorten(obj)}."
+        )
+    fields = obj.get("fields", {})
+    if not isinstance(fields, dict):
+        raise MalformedFixtureError(
+            f"'fields' must be a mapping; got {_shorten(fields)}.",
+            model=str(obj["model"]),
+            pk=obj.get("pk"),
+        )
+    return obj["model"], fields
+
+
+def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
+    try:
+        return field.to_python(value)
+    except Exception as exc:
+        raise InvalidValueError(
+            f"Invalid value for {field.model._meta.label}.{field.name}: "
+            f"{_describe(exc)}",
+            field=field.name,
+            value=value,
+        ) from exc
+
+
+def _unknown_field(
+    Model: type[models.Model], name: str, value: Any
+) -> UnknownFieldError:
+    names = sorted(
+        f.name for f in [*Model._meta.concrete_fields, *Model._meta.many_to_many]
+    )
+    close = difflib.get_close_matches(name, names, n=1)
+    return UnknownFieldError(
+        f"{Model._meta.label} has no field named {name!r} at this migration "
+        "state.",
+        field=name,
+        value=value,
+        hint=(f"Did you mean {close[0]!r}? " if close else "")
+        + f"Its fields here are: {', '.join(names)}. "
+        "ignorenonexistent=True skips unknown fields.",
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    messages = getattr(exc, "messages", None)
+    if messages:
+        return "; ".join(str(m) for m in messages)
+    return str(exc) or type(exc).__name__
+
+
+def _shorten(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,77 @@
+"""
+XML with historical models.
+
+Django's XML deserializer looks models up in the global registry from two
+places, ``<object model=...>`` and ``<field rel=... to=...>``; both go through
+``_get_model_from_node``, which is the seam overridden here.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+from xml.dom.minidom import Element
+
+from django.apps.registry import Apps
+from django.core.serializers import base, xml_serializer
+from django.db import DEFAULT_DB_ALIAS, models
+
+from histfixtures.exceptions import FixtureError, InvalidValueError, UnknownFieldError
+from histfixtures.serializers.python import get_model
+
+
+class Deserializer(xml_serializer.Deserializer):  # type: ignore[misc]
+    """Deserialize Django's XML format with the models of ``apps``."""
+
+    def __init__(
+        self,
+        stream_or_string: IO[Any] | str | bytes,
+        *,
+        apps: Apps,
+        using: str = DEFAULT_DB_ALIAS,
+        ignorenonexistent: bool = False,
+        handle_forward_references: bool = True,
+    ) -> None:
+        super().__init__(
+            stream_or_string,
+            using=using,
+            ignorenonexistent=ignorenonexistent,
+            handle_forward_references=handle_forward_references,
+        )
+        self.apps = apps
+        self.position = -1
+
+    def _handle_object(self, node: Element) -> base.DeserializedObject:
+        self.position += 1
+        pk = node.getAttribute("pk") or None
+        try:
+            Model = self._get_model_from_node(node, "model")
+            if not self.ignore:
+                self._check_field_names(Model, node)
+            return super()._handle_object(node)
+        except FixtureError as exc:
+            raise exc.with_context(pk=pk, model=node.getAttribute("model"))
+        except Exception as exc:
+            raise InvalidValueError(
+                f"Invalid object: {exc}", pk=pk, model=node.getAttribute("model")
+            ) from exc
+
+    def _check_field_names(self, Model: type[models.Model], node: Element) -> None:
+        meta = Model._meta
+        names = {f.name for f in [*meta.concrete_fields, *meta.many_to_many]}
+        for field_node in node.getElementsByTagName("field"):
+            name = field_node.getAttribute("name")
+            if name and name not in names:
+                raise UnknownFieldError(
+                    f"{meta.label} has no field named {name!r} at this migration "
+                    "state.",
+                    field=name,
+                    hint=f"Its fields here are: {', '.join(sorted(names))}.",
+                )
+
+    def _get_model_from_node(self, node: Element, attr: str) -> type[models.Model]:
+        identifier = node.getAttribute(attr)
+        if not identifier:
+            raise base.DeserializationError(
+                f"<{node.nodeName}> node is missing the required '{attr}' attribute"
+            )
+        return get_model(self.apps, identifier)

@@ -1,0 +1,63 @@
+"""Settings of the histfixtures test project.
+
+The database is chosen by the environment variable ``HISTFIXTURES_DB``:
+``sqlite`` (the default) or ``postgres``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = "histfixtures-testproject-not-a-secret"
+DEBUG = False
+ALLOWED_HOSTS: list[str] = []
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "histfixtures",
+    "library",
+    "shop",
+]
+
+MIDDLEWARE: list[str] = []
+
+ROOT_URLCONF = "project.urls"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _database() -> dict[str, Any]:
+    backend = os.environ.get("HISTFIXTURES_DB", "sqlite")
+    if backend == "sqlite":
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get(
+                "HISTFIXTURES_SQLITE_NAME", str(BASE_DIR / "db.sqlite3")
+            ),
+            "TEST": {"NAME": os.environ.get("HISTFIXTURES_SQLITE_TEST_NAME")},
+        }
+    if backend == "postgres":
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "histfixtures"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+        }
+    raise ImproperlyConfigured(
+        f"HISTFIXTURES_DB must be 'sqlite' or 'postgres', not {backend!r}."
+    )
+
+
+DATABASES = {"default": _database()}
