@@ -53,7 +53,8 @@ class FixtureFile:
             return sys.stdin
         if self.compression == "zip":
             return _open_single_zip_member(self.path)
-        open_method, mode = _Finder().compression_formats[self.compression]
+        formats: dict[str | None, Any] = _Finder().compression_formats
+        open_method, mode = formats[self.compression]
         stream: IO[Any] = open_method(self.path, mode)
         return stream
 
@@ -81,9 +82,10 @@ class _Finder(loaddata.Command):
         own_app: str | None = None,
     ) -> None:
         super().__init__()
-        self.using = using
-        self.app_label = app_label
-        self.format = format
+        # loaddata's handle() sets these; None is what it sets when not given.
+        self.using = using  # type: ignore[assignment]
+        self.app_label = app_label  # type: ignore[assignment]
+        self.format = format  # type: ignore[assignment]
         self.own_app = own_app
         self.verbosity = 0
         self.serialization_formats = serializers.get_public_serializer_formats()
@@ -127,6 +129,7 @@ def _find_one(finder: _Finder, label: str) -> FixtureFile:
     except CommandError as exc:
         raise FixtureNotFoundError(str(exc), fixture=label) from exc
     if label == STDIN:
+        assert ser_fmt is not None  # parse_name() requires a format for stdin.
         return FixtureFile(STDIN, ser_fmt, None)
     ser_fmt = ser_fmt or finder.format
     basename, fixture_dirs = finder.get_fixture_name_and_dirs(name)
@@ -158,6 +161,7 @@ def _find_one(finder: _Finder, label: str) -> FixtureFile:
         )
     path = matches[0]
     _, file_ser_fmt, file_cmp_fmt = finder.parse_name(os.path.basename(path))
+    assert file_ser_fmt is not None  # Every target name ends with a format.
     return FixtureFile(path, file_ser_fmt, file_cmp_fmt)
 
 

@@ -30,7 +30,7 @@ from histfixtures.locations import Location
 from histfixtures.options import LoadOptions
 from histfixtures.results import LoadResult
 from histfixtures.serializers import read_objects
-from histfixtures.writing import Pending, RowWriter, set_links
+from histfixtures.writing import Pending, RowWriter, set_links, through_model
 
 ModelClass = type[models.Model]
 
@@ -63,7 +63,8 @@ def load(
             run.finish(fixtures)
         return run.result
     except FixtureError as exc:
-        raise exc.with_context(state=state)
+        exc.with_context(state=state)
+        raise
 
 
 class _LoadRun:
@@ -97,7 +98,8 @@ class _LoadRun:
                     "mistake; remove the load or fill the file.",
                 )
         except FixtureError as exc:
-            raise exc.with_context(fixture=str(fixture))
+            exc.with_context(fixture=str(fixture))
+            raise
         self.result.fixtures.append(str(fixture))
 
     def add(self, pending: Pending) -> None:
@@ -131,13 +133,19 @@ class _LoadRun:
         for field, value in pending.obj.deferred_fields.items():
             try:
                 if field.many_to_many:
-                    pending.obj.m2m_data[field.name] = base.deserialize_m2m_values(
-                        field, value, self.using, handle_forward_references=False
+                    pending.m2m_data[field.name] = base.deserialize_m2m_values(
+                        field,  # type: ignore[arg-type]
+                        value,
+                        self.using,
+                        handle_forward_references=False,
                     )
                     set_links(field, [pending], self.using, self.writer.batch_size)
                 else:
                     resolved = base.deserialize_fk_value(
-                        field, value, self.using, handle_forward_references=False
+                        field,  # type: ignore[arg-type]
+                        value,
+                        self.using,
+                        handle_forward_references=False,
                     )
                     Model._base_manager.db_manager(self.using).filter(
                         pk=instance.pk
@@ -201,12 +209,12 @@ class _LoadRun:
 
 
 def _auto_through_models(Models: Iterable[ModelClass]) -> list[ModelClass]:
-    return [
-        field.remote_field.through  # type: ignore[union-attr]
+    throughs = [
+        through_model(field)
         for Model in Models
         for field in Model._meta.local_many_to_many
-        if field.remote_field.through._meta.auto_created  # type: ignore[union-attr]
     ]
+    return [through for through in throughs if through._meta.auto_created]
 
 
 def _link_owner(Through: ModelClass, dangling: Any, using: str) -> tuple[Any, str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 
-class Location(NamedTuple):
+@dataclass(frozen=True)
+class Location:
     """A fixture file and the index of an object in it."""
 
     fixture: str

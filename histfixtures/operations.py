@@ -23,7 +23,7 @@ from histfixtures.state import describe_state
 from histfixtures.unloading import unload
 
 
-class LoadFixture(Operation):  # type: ignore[misc]
+class LoadFixture(Operation):
     """
     Load fixtures with the models of the migration state at this operation.
 
@@ -57,7 +57,7 @@ class LoadFixture(Operation):  # type: ignore[misc]
         self.labels = tuple(labels)
         self.options = LoadOptions.from_kwargs(options)
         self.reverse = bool(reverse)
-        self.elidable = elidable
+        self.elidable = elidable  # type: ignore[misc]
         self.hints = hints or {}
 
     # The migration writer writes only the arguments it finds as

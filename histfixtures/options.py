@@ -58,8 +58,7 @@ class LoadOptions:
         for label in self.exclude:
             if not isinstance(label, str) or label.count(".") > 1 or not label:
                 raise ValueError(
-                    f"exclude takes app labels or 'app_label.ModelName'; "
-                    f"got {label!r}."
+                    f"exclude takes app labels or 'app_label.ModelName'; got {label!r}."
                 )
         if self.natural_keys is not None:
             _check_natural_keys(self.natural_keys)

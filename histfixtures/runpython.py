@@ -67,11 +67,9 @@ class FixtureLoader:
         return load_fixture(apps, schema_editor, *self.labels, **self.options)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and self.labels == other.labels  # type: ignore[attr-defined]
-            and self.options == other.options  # type: ignore[attr-defined]
-        )
+        if not isinstance(other, FixtureLoader) or type(other) is not type(self):
+            return NotImplemented
+        return self.labels == other.labels and self.options == other.options
 
     def __hash__(self) -> int:
         return hash((type(self), self.labels))

@@ -22,6 +22,7 @@ from histfixtures.discovery import find_fixture_files
 from histfixtures.exceptions import FixtureError, ProtectedObjectError
 from histfixtures.options import LoadOptions
 from histfixtures.serializers import read_objects
+from histfixtures.writing import link_columns, through_model
 
 ModelClass = type[models.Model]
 
@@ -51,7 +52,8 @@ def unload(
             try:
                 _collect(fixture, targets, apps, options, using)
             except FixtureError as exc:
-                raise exc.with_context(fixture=str(fixture))
+                exc.with_context(fixture=str(fixture))
+                raise
         with transaction.atomic(using=using):
             existing = {
                 Model: _existing(Model, pks, using) for Model, pks in targets.items()
@@ -63,7 +65,8 @@ def unload(
                 for Model in _dependents_first(list(existing))
             )
     except FixtureError as exc:
-        raise exc.with_context(state=state)
+        exc.with_context(state=state)
+        raise
 
 
 def _collect(
@@ -137,24 +140,23 @@ def _delete(Model: ModelClass, pks: list[Any], using: str) -> int:
         return 0
     meta = Model._meta
     for field in meta.many_to_many:
-        _delete_links(field.remote_field.through, field.m2m_field_name(), pks, using)  # type: ignore[union-attr,attr-defined]
+        _delete_links(field, link_columns(field)[0], pks, using)
     for relation in meta.related_objects:
         if relation.many_to_many:
-            field = relation.field
-            through = field.remote_field.through  # type: ignore[union-attr]
-            _delete_links(through, field.m2m_reverse_field_name(), pks, using)  # type: ignore[attr-defined]
+            _delete_links(relation.field, link_columns(relation.field)[1], pks, using)
     manager = Model._base_manager.db_manager(using)
-    deleted: int = manager.filter(pk__in=pks)._raw_delete(using)  # type: ignore[attr-defined]
+    deleted: int = manager.filter(pk__in=pks)._raw_delete(using)
     return deleted
 
 
-def _delete_links(through: ModelClass, field_name: str, pks: list[Any], using: str) -> None:
-    if not through._meta.auto_created:
-        return
-    attname = through._meta.get_field(field_name).attname  # type: ignore[union-attr]
-    through._base_manager.db_manager(using).filter(
-        **{f"{attname}__in": pks}
-    )._raw_delete(using)
+def _delete_links(
+    field: models.Field[Any, Any], column: str, pks: list[Any], using: str
+) -> None:
+    """Delete the rows of a m2m link table whose ``column`` is in ``pks``."""
+    through = through_model(field)
+    if through._meta.auto_created:
+        manager = through._base_manager.db_manager(using)
+        manager.filter(**{f"{column}__in": pks})._raw_delete(using)
 
 
 def _dependents_first(Models: list[ModelClass]) -> list[ModelClass]:

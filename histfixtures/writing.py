@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.serializers.base import DeserializedObject
 from django.db import DatabaseError, connections, models, transaction
@@ -40,7 +40,11 @@ class Pending:
 
     @property
     def instance(self) -> models.Model:
-        return self.obj.object  # type: ignore[no-any-return]
+        return self.obj.object
+
+    @property
+    def m2m_data(self) -> dict[str, Any]:
+        return self.obj.m2m_data or {}
 
 
 class RowWriter:
@@ -208,10 +212,10 @@ def write_many_to_many(
 ) -> None:
     """Replace the many-to-many links of each object that lists a field."""
     for field in Model._meta.many_to_many:
-        owners = [p for p in batch if field.name in p.obj.m2m_data]
+        owners = [p for p in batch if field.name in p.m2m_data]
         if not owners:
             continue
-        through = field.remote_field.through  # type: ignore[union-attr]
+        through = through_model(field)
         if not through._meta.auto_created:
             raise InvalidValueError(
                 f"{Model._meta.label}.{field.name} goes through the model "
@@ -230,18 +234,34 @@ def set_links(
     field: models.Field[Any, Any], owners: list[Pending], using: str, batch_size: int
 ) -> None:
     """Make the links of ``field`` for ``owners`` exactly their m2m data."""
-    through = field.remote_field.through  # type: ignore[union-attr]
-    source = through._meta.get_field(field.m2m_field_name()).attname  # type: ignore[attr-defined]
-    target = through._meta.get_field(field.m2m_reverse_field_name()).attname  # type: ignore[attr-defined]
+    through = through_model(field)
+    source, target = link_columns(field)
     manager = through._base_manager.db_manager(using)
     owner_pks = [p.instance.pk for p in owners]
     manager.filter(**{f"{source}__in": owner_pks})._raw_delete(using)
     rows = [
         through(**{source: p.instance.pk, target: value})
         for p in owners
-        for value in dict.fromkeys(p.obj.m2m_data[field.name])
+        for value in dict.fromkeys(p.m2m_data[field.name])
     ]
     manager.bulk_create(rows, batch_size=batch_size)
+
+
+def through_model(field: models.Field[Any, Any]) -> ModelClass:
+    """The model of a many-to-many field's link table."""
+    through: ModelClass = field.remote_field.through  # type: ignore[union-attr]
+    return through
+
+
+def link_columns(field: models.Field[Any, Any]) -> tuple[str, str]:
+    """The link table's columns for the owner and the target of a m2m field."""
+    meta = through_model(field)._meta
+    owner = meta.get_field(field.m2m_field_name())  # type: ignore[attr-defined]
+    target = meta.get_field(field.m2m_reverse_field_name())  # type: ignore[attr-defined]
+    return (
+        cast("models.Field[Any, Any]", owner).attname,
+        cast("models.Field[Any, Any]", target).attname,
+    )
 
 
 @contextmanager

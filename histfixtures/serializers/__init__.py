@@ -66,7 +66,8 @@ def read_objects(
         except StopIteration:
             return
         except FixtureError as exc:
-            raise exc.with_context(index=getattr(deserializer, "position", index))
+            exc.with_context(index=getattr(deserializer, "position", index))
+            raise
         except Exception as exc:
             raise MalformedFixtureError(
                 f"Cannot read the {format} fixture: {exc}",

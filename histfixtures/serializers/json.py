@@ -68,9 +68,12 @@ class _ArrayReader:
                     continue
                 raise self._error(exc.msg) from exc
             # A scalar that ends with the buffer may continue in the next chunk.
-            if end == len(self.buffer) and not isinstance(value, dict | list):
-                if self._fill():
-                    continue
+            if (
+                end == len(self.buffer)
+                and not isinstance(value, dict | list)
+                and self._fill()
+            ):
+                continue
             self.pos = end
             return value
 

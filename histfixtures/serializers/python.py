@@ -11,7 +11,7 @@ DeserializedObject stay Django's; what changes is where models come from
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeAlias
 
 from django.apps.registry import Apps
@@ -31,7 +31,7 @@ from histfixtures.exceptions import (
 FieldMap: TypeAlias = "dict[str, models.Field[Any, Any]]"
 
 
-class Deserializer(PythonDeserializer):  # type: ignore[misc]
+class Deserializer(PythonDeserializer):
     """Deserialize Python-format objects with the models of ``apps``."""
 
     def __init__(
@@ -54,8 +54,9 @@ class Deserializer(PythonDeserializer):  # type: ignore[misc]
         self.position = -1
         self._field_maps: dict[type[models.Model], FieldMap] = {}
 
-    def __iter__(self) -> Iterator[base.DeserializedObject]:
-        for self.position, obj in enumerate(self.stream):
+    def __iter__(self) -> Iterator[base.DeserializedObject]:  # type: ignore[override]
+        for position, obj in enumerate(self.stream):
+            self.position = position
             try:
                 yield from self._handle_object(obj)
             except FixtureError as exc:
@@ -68,20 +69,20 @@ class Deserializer(PythonDeserializer):  # type: ignore[misc]
         try:
             Model = self._get_model_from_node(label)
         except UnknownModelError:
-            if self.ignorenonexistent:
+            if self.ignorenonexistent:  # type: ignore[attr-defined]
                 return
             raise
         pk = obj.get("pk")
         data: dict[str, Any] = {}
         if "pk" in obj:
             data[Model._meta.pk.attname] = _to_python(Model._meta.pk, pk)
-        m2m_data: dict[str, list[Any]] = {}
+        m2m_data: dict[str, Sequence[Any]] = {}
         deferred_fields: dict[models.Field[Any, Any], Any] = {}
         field_map = self._field_map(Model)
         for name, value in fields.items():
             field = field_map.get(name)
             if field is None:
-                if self.ignorenonexistent:
+                if self.ignorenonexistent:  # type: ignore[attr-defined]
                     continue
                 raise _unknown_field(Model, name, value)
             if field.many_to_many:
@@ -98,14 +99,14 @@ class Deserializer(PythonDeserializer):  # type: ignore[misc]
                     data[field.attname] = fk_value
             else:
                 data[field.name] = _to_python(field, value)
-        instance = base.build_instance(Model, data, self.using)
+        instance = base.build_instance(Model, data, self.using)  # type: ignore[attr-defined]
         yield base.DeserializedObject(instance, m2m_data, deferred_fields)
 
     def _handle_m2m_field_node(
         self, field: models.Field[Any, Any], field_value: Any
     ) -> Any:
         try:
-            return super()._handle_m2m_field_node(field, field_value)
+            return super()._handle_m2m_field_node(field, field_value)  # type: ignore[misc]
         except base.M2MDeserializationError as exc:
             raise InvalidValueError(
                 f"Invalid many-to-many value {exc.pk!r}: {exc.original_exc}",
@@ -117,7 +118,7 @@ class Deserializer(PythonDeserializer):  # type: ignore[misc]
         self, field: models.Field[Any, Any], field_value: Any
     ) -> Any:
         try:
-            return super()._handle_fk_field_node(field, field_value)
+            return super()._handle_fk_field_node(field, field_value)  # type: ignore[misc]
         except Exception as exc:
             raise InvalidValueError(
                 f"Invalid foreign key value: {_describe(exc)}",
@@ -194,8 +195,7 @@ def _unknown_field(
     )
     close = difflib.get_close_matches(name, names, n=1)
     return UnknownFieldError(
-        f"{Model._meta.label} has no field named {name!r} at this migration "
-        "state.",
+        f"{Model._meta.label} has no field named {name!r} at this migration state.",
         field=name,
         value=value,
         hint=(f"Did you mean {close[0]!r}? " if close else "")

@@ -24,7 +24,7 @@ except ImportError:  # PyYAML built without libyaml.
 def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
     """Yield each object of the YAML document's top-level list."""
     try:
-        document = yaml.load(stream_or_string, Loader=SafeLoader)  # noqa: S506
+        document = yaml.load(stream_or_string, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise MalformedFixtureError(f"Malformed YAML: {exc}") from exc
     if document is None:

@@ -19,7 +19,7 @@ from histfixtures.exceptions import FixtureError, InvalidValueError, UnknownFiel
 from histfixtures.serializers.python import get_model
 
 
-class Deserializer(xml_serializer.Deserializer):  # type: ignore[misc]
+class Deserializer(xml_serializer.Deserializer):
     """Deserialize Django's XML format with the models of ``apps``."""
 
     def __init__(
@@ -47,9 +47,11 @@ class Deserializer(xml_serializer.Deserializer):  # type: ignore[misc]
             Model = self._get_model_from_node(node, "model")
             if not self.ignore:
                 self._check_field_names(Model, node)
-            return super()._handle_object(node)
+            obj: base.DeserializedObject = super()._handle_object(node)  # type: ignore[misc]
+            return obj
         except FixtureError as exc:
-            raise exc.with_context(pk=pk, model=node.getAttribute("model"))
+            exc.with_context(pk=pk, model=node.getAttribute("model"))
+            raise
         except Exception as exc:
             raise InvalidValueError(
                 f"Invalid object: {exc}", pk=pk, model=node.getAttribute("model")

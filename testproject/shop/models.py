@@ -1,4 +1,4 @@
-"""Shop models at their latest state (after ``0007_customer_email``).
+"""Shop models at their latest state (after ``0008_order_total_cents``).
 
 ``Listing.book`` is a foreign key into the ``library`` app, so the shop's
 fixtures depend on the library's migration history as well.
@@ -35,6 +35,7 @@ class Order(models.Model):
     )
     listings = models.ManyToManyField(Listing, related_name="orders")
     created = models.DateTimeField()
+    total_cents = models.PositiveIntegerField()
 
     def __str__(self) -> str:
         return f"Order {self.pk} of {self.customer}"
