@@ -16,7 +16,6 @@ from typing import Any
 
 from django.apps.registry import Apps
 from django.core.management.color import no_style
-from django.core.serializers import base
 from django.db import DatabaseError, connections, models, router, transaction
 
 from histfixtures.constraints import find_dangling_reference
@@ -27,6 +26,7 @@ from histfixtures.exceptions import (
     MissingRelatedObjectError,
 )
 from histfixtures.locations import Location
+from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
 from histfixtures.options import LoadOptions
 from histfixtures.results import LoadResult
 from histfixtures.serializers import read_objects
@@ -77,6 +77,9 @@ class _LoadRun:
         self.writer = RowWriter(using, options.on_conflict, options.batch_size)
         self.result = LoadResult(state=state)
         self.deferred: list[Pending] = []
+        self.natural_keys = NaturalKeyResolver(
+            apps, using, options.natural_keys, flush=self.writer.flush
+        )
 
     def load_file(self, fixture: FixtureFile) -> None:
         try:
@@ -88,6 +91,7 @@ class _LoadRun:
                     apps=self.apps,
                     using=self.using,
                     ignorenonexistent=self.options.ignorenonexistent,
+                    natural_keys=self.natural_keys,
                 ):
                     read += 1
                     self.add(Pending(obj, Location(str(fixture), index)))
@@ -130,36 +134,32 @@ class _LoadRun:
         """Resolve references to objects that appeared later in the fixtures."""
         instance = pending.instance
         Model = type(instance)
+        manager = Model._base_manager.db_manager(self.using)
         for field, value in pending.obj.deferred_fields.items():
             try:
                 if field.many_to_many:
-                    pending.m2m_data[field.name] = base.deserialize_m2m_values(
-                        field,  # type: ignore[arg-type]
-                        value,
-                        self.using,
-                        handle_forward_references=False,
-                    )
+                    pending.m2m_data[field.name] = [
+                        self.resolve_now(field, item) for item in value
+                    ]
                     set_links(field, [pending], self.using, self.writer.batch_size)
                 else:
-                    resolved = base.deserialize_fk_value(
-                        field,  # type: ignore[arg-type]
-                        value,
-                        self.using,
-                        handle_forward_references=False,
-                    )
-                    Model._base_manager.db_manager(self.using).filter(
-                        pk=instance.pk
-                    ).update(**{field.attname: resolved})
-            except Exception as exc:
-                raise MissingRelatedObjectError(
-                    f"The object this {field.name} refers to does not exist.",
+                    resolved = self.resolve_now(field, value)
+                    manager.filter(pk=instance.pk).update(**{field.attname: resolved})
+            except FixtureError as exc:
+                exc.with_context(
                     fixture=pending.location.fixture,
                     index=pending.location.index,
                     pk=instance.pk,
                     model=Model._meta.label,
-                    field=field.name,
-                    value=value,
-                ) from exc
+                )
+                raise
+
+    def resolve_now(self, field: models.Field[Any, Any], value: Any) -> Any:
+        """A reference value, resolved now that every object is written."""
+        if not is_natural_key(value):
+            Target = field.related_model
+            return Target._meta.pk.to_python(value)  # type: ignore[union-attr]
+        return self.natural_keys.resolve_reference(field, value, defer=False)
 
     def check_references(
         self, touched: list[ModelClass], fixtures: Iterable[FixtureFile]

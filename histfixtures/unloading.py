@@ -20,6 +20,7 @@ from django.db import models, router, transaction
 
 from histfixtures.discovery import find_fixture_files
 from histfixtures.exceptions import FixtureError, ProtectedObjectError
+from histfixtures.natural_keys import NaturalKeyResolver
 from histfixtures.options import LoadOptions
 from histfixtures.serializers import read_objects
 from histfixtures.writing import link_columns, through_model
@@ -83,6 +84,9 @@ def _collect(
             apps=apps,
             using=using,
             ignorenonexistent=options.ignorenonexistent,
+            natural_keys=NaturalKeyResolver(
+                apps, using, options.natural_keys, create_missing=False
+            ),
         ):
             instance = obj.object
             Model = type(instance)

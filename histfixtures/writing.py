@@ -233,17 +233,34 @@ def write_many_to_many(
 def set_links(
     field: models.Field[Any, Any], owners: list[Pending], using: str, batch_size: int
 ) -> None:
-    """Make the links of ``field`` for ``owners`` exactly their m2m data."""
+    """
+    Make the links of ``field`` for ``owners`` exactly their m2m data.
+
+    Like ``.set()``, links that stay are left alone (so re-running a load
+    leaves the link table exactly as it was), missing ones are added and the
+    rest removed.
+    """
     through = through_model(field)
     source, target = link_columns(field)
     manager = through._base_manager.db_manager(using)
     owner_pks = [p.instance.pk for p in owners]
-    manager.filter(**{f"{source}__in": owner_pks})._raw_delete(using)
-    rows = [
-        through(**{source: p.instance.pk, target: value})
+    wanted = {
+        (p.instance.pk, value): None
         for p in owners
-        for value in dict.fromkeys(p.m2m_data[field.name])
-    ]
+        for value in p.m2m_data[field.name]
+    }
+    existing = manager.filter(**{f"{source}__in": owner_pks}).values_list(
+        "pk", source, target
+    )
+    stale = []
+    for pk, owner, value in existing:
+        if (owner, value) in wanted:
+            del wanted[(owner, value)]
+        else:
+            stale.append(pk)
+    if stale:
+        manager.filter(pk__in=stale)._raw_delete(using)
+    rows = [through(**{source: owner, target: value}) for owner, value in wanted]
     manager.bulk_create(rows, batch_size=batch_size)
 
 

@@ -10,6 +10,7 @@ registered through SERIALIZATION_MODULES is run by Django's machinery inside
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
@@ -20,8 +21,10 @@ from django.db import DEFAULT_DB_ALIAS
 
 from histfixtures.context import historical_models
 from histfixtures.exceptions import FixtureError, MalformedFixtureError
+from histfixtures.natural_keys import NaturalKeyResolver
 from histfixtures.serializers import json, jsonl, pyyaml, xml
 from histfixtures.serializers.python import Deserializer as PythonDeserializer
+from histfixtures.types import NaturalKeys
 
 Input = IO[Any] | str | bytes
 
@@ -43,6 +46,7 @@ def read_objects(
     using: str = DEFAULT_DB_ALIAS,
     ignorenonexistent: bool = False,
     handle_forward_references: bool = True,
+    natural_keys: NaturalKeyResolver | None = None,
 ) -> Iterator[tuple[int, DeserializedObject]]:
     """
     Yield ``(index, DeserializedObject)`` for each object of a fixture.
@@ -52,6 +56,7 @@ def read_objects(
     """
     options = {
         "apps": apps,
+        "natural_keys": natural_keys or NaturalKeyResolver(apps, using),
         "using": using,
         "ignorenonexistent": ignorenonexistent,
         "handle_forward_references": handle_forward_references,
@@ -69,9 +74,9 @@ def read_objects(
             exc.with_context(index=getattr(deserializer, "position", index))
             raise
         except Exception as exc:
+            # A parse error: it is in the object after the last one read.
             raise MalformedFixtureError(
-                f"Cannot read the {format} fixture: {exc}",
-                index=getattr(deserializer, "position", index),
+                f"Cannot read the {format} fixture: {exc}", index=index
             ) from exc
         yield getattr(deserializer, "position", index), obj
         count += 1
@@ -85,7 +90,7 @@ def deserialize(
     using: str = DEFAULT_DB_ALIAS,
     ignorenonexistent: bool = False,
     handle_forward_references: bool = True,
-    natural_keys: Any = None,
+    natural_keys: NaturalKeys | None = None,
 ) -> Iterator[DeserializedObject]:
     """
     Deserialize a fixture with the models in ``apps``.
@@ -101,6 +106,7 @@ def deserialize(
         using=using,
         ignorenonexistent=ignorenonexistent,
         handle_forward_references=handle_forward_references,
+        natural_keys=NaturalKeyResolver(apps, using, natural_keys),
     ):
         yield obj
 
@@ -120,6 +126,8 @@ def _deserializer(
     if builtin is not None and registered.__module__ == builtin[0]:
         return PythonDeserializer(builtin[1](stream_or_string), **options)
     if format == "xml" and registered.__module__ == _DJANGO_XML_MODULE:
+        if isinstance(stream_or_string, bytes):
+            stream_or_string = io.BytesIO(stream_or_string)
         return xml.Deserializer(stream_or_string, **options)
     return _registered_format(registered, stream_or_string, options)
 
@@ -129,5 +137,6 @@ def _registered_format(
 ) -> Iterator[DeserializedObject]:
     """Run a custom format's own deserializer against the historical models."""
     apps = options.pop("apps")
+    options.pop("natural_keys")
     with historical_models(apps):
         yield from deserializer_class(stream_or_string, **options)

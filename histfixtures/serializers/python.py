@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from django.apps.registry import Apps
@@ -26,6 +27,7 @@ from histfixtures.exceptions import (
     UnknownFieldError,
     UnknownModelError,
 )
+from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
 
 # A field as fixtures name it: a concrete field, a foreign key or a m2m.
 FieldMap: TypeAlias = "dict[str, models.Field[Any, Any]]"
@@ -39,6 +41,7 @@ class Deserializer(PythonDeserializer):
         object_list: Iterable[Any],
         *,
         apps: Apps,
+        natural_keys: NaturalKeyResolver,
         using: str = DEFAULT_DB_ALIAS,
         ignorenonexistent: bool = False,
         handle_forward_references: bool = True,
@@ -50,6 +53,8 @@ class Deserializer(PythonDeserializer):
             handle_forward_references=handle_forward_references,
         )
         self.apps = apps
+        self.handle_forward_references = handle_forward_references
+        self.natural_keys = natural_keys
         # Index of the object being handled, for error messages.
         self.position = -1
         self._field_maps: dict[type[models.Model], FieldMap] = {}
@@ -99,24 +104,43 @@ class Deserializer(PythonDeserializer):
                     data[field.attname] = fk_value
             else:
                 data[field.name] = _to_python(field, value)
-        instance = base.build_instance(Model, data, self.using)  # type: ignore[attr-defined]
+        instance = Model(**data)
+        if instance.pk is None:
+            self.natural_keys.assign_pk(instance)
         yield base.DeserializedObject(instance, m2m_data, deferred_fields)
 
     def _handle_m2m_field_node(
         self, field: models.Field[Any, Any], field_value: Any
     ) -> Any:
-        try:
-            return super()._handle_m2m_field_node(field, field_value)  # type: ignore[misc]
-        except base.M2MDeserializationError as exc:
+        if not is_natural_key(field_value):
             raise InvalidValueError(
-                f"Invalid many-to-many value {exc.pk!r}: {exc.original_exc}",
+                "A many-to-many value must be a list.",
                 field=field.name,
                 value=field_value,
-            ) from exc.original_exc
+            )
+        Target = field.related_model
+        values = []
+        for item in field_value:
+            if not is_natural_key(item):
+                values.append(_to_python(Target._meta.pk, item))  # type: ignore[union-attr]
+                continue
+            with _naming(field):
+                resolved = self.natural_keys.resolve_reference(
+                    field, item, defer=self.handle_forward_references
+                )
+            if resolved is base.DEFER_FIELD:
+                return base.DEFER_FIELD
+            values.append(resolved)
+        return values
 
     def _handle_fk_field_node(
         self, field: models.Field[Any, Any], field_value: Any
     ) -> Any:
+        if is_natural_key(field_value):
+            with _naming(field):
+                return self.natural_keys.resolve_reference(
+                    field, field_value, defer=self.handle_forward_references
+                )
         try:
             return super()._handle_fk_field_node(field, field_value)  # type: ignore[misc]
         except Exception as exc:
@@ -137,6 +161,16 @@ class Deserializer(PythonDeserializer):
             field_map = {f.name: f for f in [*meta.concrete_fields, *meta.many_to_many]}
             self._field_maps[Model] = field_map
             return field_map
+
+
+@contextmanager
+def _naming(field: models.Field[Any, Any]) -> Iterator[None]:
+    """Add the field to natural key errors raised while resolving it."""
+    try:
+        yield
+    except FixtureError as exc:
+        exc.with_context(field=field.name)
+        raise
 
 
 def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:

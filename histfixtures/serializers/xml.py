@@ -16,6 +16,7 @@ from django.core.serializers import base, xml_serializer
 from django.db import DEFAULT_DB_ALIAS, models
 
 from histfixtures.exceptions import FixtureError, InvalidValueError, UnknownFieldError
+from histfixtures.natural_keys import NaturalKeyResolver
 from histfixtures.serializers.python import get_model
 
 
@@ -27,6 +28,7 @@ class Deserializer(xml_serializer.Deserializer):
         stream_or_string: IO[Any] | str | bytes,
         *,
         apps: Apps,
+        natural_keys: NaturalKeyResolver,
         using: str = DEFAULT_DB_ALIAS,
         ignorenonexistent: bool = False,
         handle_forward_references: bool = True,
@@ -38,6 +40,7 @@ class Deserializer(xml_serializer.Deserializer):
             handle_forward_references=handle_forward_references,
         )
         self.apps = apps
+        self.natural_keys = natural_keys
         self.position = -1
 
     def _handle_object(self, node: Element) -> base.DeserializedObject:
@@ -48,6 +51,8 @@ class Deserializer(xml_serializer.Deserializer):
             if not self.ignore:
                 self._check_field_names(Model, node)
             obj: base.DeserializedObject = super()._handle_object(node)  # type: ignore[misc]
+            if obj.object.pk is None:
+                self.natural_keys.assign_pk(obj.object)
             return obj
         except FixtureError as exc:
             exc.with_context(pk=pk, model=node.getAttribute("model"))
@@ -69,6 +74,42 @@ class Deserializer(xml_serializer.Deserializer):
                     field=name,
                     hint=f"Its fields here are: {', '.join(sorted(names))}.",
                 )
+
+    def _handle_fk_field_node(
+        self, node: Element, field: models.Field[Any, Any]
+    ) -> Any:
+        keys = node.getElementsByTagName("natural")
+        if not keys or node.getElementsByTagName("None"):
+            return super()._handle_fk_field_node(node, field)  # type: ignore[misc]
+        values = [xml_serializer.getInnerText(k).strip() for k in keys]
+        return self._resolve(field, values)
+
+    def _handle_m2m_field_node(
+        self, node: Element, field: models.Field[Any, Any]
+    ) -> Any:
+        Target = field.related_model
+        values = []
+        for object_node in node.getElementsByTagName("object"):
+            keys = object_node.getElementsByTagName("natural")
+            if not keys:
+                pk = object_node.getAttribute("pk")
+                values.append(Target._meta.pk.to_python(pk))  # type: ignore[union-attr]
+                continue
+            natural = [xml_serializer.getInnerText(k).strip() for k in keys]
+            resolved = self._resolve(field, natural)
+            if resolved is base.DEFER_FIELD:
+                return base.DEFER_FIELD
+            values.append(resolved)
+        return values
+
+    def _resolve(self, field: models.Field[Any, Any], values: list[str]) -> Any:
+        try:
+            return self.natural_keys.resolve_reference(
+                field, values, defer=self.handle_forward_references
+            )
+        except FixtureError as exc:
+            exc.with_context(field=field.name)
+            raise
 
     def _get_model_from_node(self, node: Element, attr: str) -> type[models.Model]:
         identifier = node.getAttribute(attr)

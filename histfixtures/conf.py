@@ -1,0 +1,51 @@
+"""
+The HISTFIXTURES setting.
+
+    HISTFIXTURES = {
+        "NATURAL_KEYS": {"shop.Author": ["name", "birth_date"]},
+    }
+
+Read on every use rather than cached, so ``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from histfixtures.types import NaturalKeys
+
+_KNOWN_KEYS = frozenset({"NATURAL_KEYS"})
+
+
+def _histfixtures_setting() -> Mapping[str, Any]:
+    value = getattr(settings, "HISTFIXTURES", {})
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured("settings.HISTFIXTURES must be a dict.")
+    unknown = sorted(set(value) - _KNOWN_KEYS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Unknown key(s) in settings.HISTFIXTURES: {', '.join(unknown)}. "
+            f"Known keys: {', '.join(sorted(_KNOWN_KEYS))}."
+        )
+    return value
+
+
+def natural_keys_setting() -> NaturalKeys:
+    """``HISTFIXTURES["NATURAL_KEYS"]``, validated."""
+    natural_keys = _histfixtures_setting().get("NATURAL_KEYS", {})
+    if not isinstance(natural_keys, Mapping) or not all(
+        isinstance(label, str)
+        and label.count(".") == 1
+        and not isinstance(fields, str)
+        and all(isinstance(name, str) for name in fields)
+        for label, fields in natural_keys.items()
+    ):
+        raise ImproperlyConfigured(
+            'settings.HISTFIXTURES["NATURAL_KEYS"] must map model labels to '
+            'lists of field names, e.g. {"shop.Author": ["name", "birth_date"]}.'
+        )
+    return natural_keys

@@ -1,0 +1,346 @@
+"""
+Natural keys for historical models.
+
+Historical models carry no ``natural_key()`` and, unless a manager sets
+``use_in_migrations = True``, no ``get_by_natural_key()``. A model's natural
+key fields are therefore declared, and looked up, in this order:
+
+1. the ``natural_keys`` option of the load;
+2. ``settings.HISTFIXTURES["NATURAL_KEYS"]``;
+3. built-in keys for Django's own models (ContentType, Permission, Group,
+   the user model, Site), whose managers cannot work on historical models
+   (Permission's reaches for the live ContentType, the user manager reads
+   ``USERNAME_FIELD``, which historical models lack);
+4. the ``get_by_natural_key()`` of a manager with ``use_in_migrations``.
+
+A key field that is a foreign key stands for the related model's natural
+key, flattened, as Django writes nested keys: a Permission's key is
+``[codename, app_label, model]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps as live_apps
+from django.apps.registry import Apps
+from django.conf import settings
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+)
+from django.core.serializers import base
+from django.db import models
+
+from histfixtures.conf import natural_keys_setting
+from histfixtures.exceptions import NaturalKeyError
+from histfixtures.types import NaturalKeys
+
+ModelClass = type[models.Model]
+
+BUILTIN_KEYS: dict[str, tuple[str, ...]] = {
+    "contenttypes.contenttype": ("app_label", "model"),
+    "auth.permission": ("codename", "content_type"),
+    "auth.group": ("name",),
+    "sites.site": ("domain",),
+}
+
+_DECLARE_HINT = (
+    'Declare its key with the natural_keys option ({"%(label)s": ["field", ...]}) '
+    'or in settings.HISTFIXTURES["NATURAL_KEYS"].'
+)
+
+
+def is_natural_key(value: Any) -> bool:
+    """Whether a fixture value is a natural key rather than a primary key."""
+    return isinstance(value, list | tuple)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """How a model's natural key is resolved: by fields, or by its manager."""
+
+    fields: tuple[str, ...] | None
+
+
+class NaturalKeyResolver:
+    """Resolves natural keys to rows, for one load at one migration state."""
+
+    def __init__(
+        self,
+        apps: Apps,
+        using: str,
+        declared: NaturalKeys | None = None,
+        flush: Callable[[ModelClass], None] | None = None,
+        create_missing: bool = True,
+    ) -> None:
+        self.apps = apps
+        self.using = using
+        self.declared = {
+            label.lower(): tuple(fields) for label, fields in (declared or {}).items()
+        }
+        self.configured = {
+            label.lower(): tuple(fields)
+            for label, fields in natural_keys_setting().items()
+        }
+        # Writes objects of a model that are still queued, before a lookup.
+        self.flush = flush
+        # Whether missing ContentTypes and Permissions are created (loading).
+        self.create_missing = create_missing
+        self._found: dict[tuple[str, str, tuple[Any, ...]], Any] = {}
+
+    def resolve(self, Model: ModelClass, values: Any, *, attname: str = "pk") -> Any:
+        """Return ``attname`` of the row whose natural key is ``values``."""
+        values = self._check_shape(Model, values)
+        cache_key = (Model._meta.label_lower, attname, values)
+        if cache_key in self._found:
+            return self._found[cache_key]
+        found = self._query(Model, values, attname)
+        if found is None and self.flush is not None:
+            self.flush(Model)
+            found = self._query(Model, values, attname)
+        if found is None and self.create_missing:
+            created = self._create_on_demand(Model, values)
+            found = None if created is None else getattr(created, attname)
+        if found is not None:
+            self._found[cache_key] = found
+        return found
+
+    def resolve_reference(
+        self, field: models.Field[Any, Any], values: Any, *, defer: bool
+    ) -> Any:
+        """Resolve a foreign key or m2m item given as a natural key."""
+        Target = field.related_model
+        assert isinstance(Target, type)  # A relation always has a model here.
+        attname = "pk"
+        if field.many_to_one or field.one_to_one:
+            attname = field.target_field.attname  # type: ignore[attr-defined]
+        found = self.resolve(Target, values, attname=attname)
+        if found is not None:
+            return found
+        if defer:
+            return base.DEFER_FIELD
+        raise NaturalKeyError(
+            f"No {Target._meta.label} matches the natural key {list(values)!r}.",
+            field=field.name,
+            value=values,
+            hint="Load the object it refers to first, in this fixture or an "
+            "earlier migration.",
+        )
+
+    def assign_pk(self, instance: models.Model) -> None:
+        """Give an object without a primary key the pk of its existing row."""
+        Model = type(instance)
+        key = self._key(Model)
+        if key is None:
+            return
+        manager = Model._base_manager.db_manager(self.using)
+        if key.fields is None:
+            values = _live_natural_key(instance)
+            if values is None:
+                return
+            pk = self._query(Model, tuple(values), "pk")
+        else:
+            lookup = {}
+            for name in key.fields:
+                field = self._field(Model, name)
+                lookup[field.attname] = getattr(instance, field.attname)
+            pk = self._single(Model, manager.filter(**lookup), tuple(lookup.values()))
+        if pk is not None:
+            instance.pk = pk
+
+    def key_length(self, Model: ModelClass) -> int | None:
+        key = self._key(Model)
+        if key is None or key.fields is None:
+            return None
+        return len(self._lookup_paths(Model, key.fields))
+
+    def _key(self, Model: ModelClass) -> _Key | None:
+        label = Model._meta.label_lower
+        for source in (self.declared, self.configured, BUILTIN_KEYS):
+            if label in source:
+                return _Key(source[label])
+        if label == settings.AUTH_USER_MODEL.lower():
+            return _Key((_username_field(Model),))
+        manager = Model._default_manager
+        if callable(getattr(manager, "get_by_natural_key", None)):
+            return _Key(None)
+        return None
+
+    def _required_key(self, Model: ModelClass) -> _Key:
+        key = self._key(Model)
+        if key is None:
+            label = Model._meta.label
+            raise NaturalKeyError(
+                f"{label} has no natural key at this migration state.",
+                hint=_DECLARE_HINT % {"label": label},
+            )
+        return key
+
+    def _check_shape(self, Model: ModelClass, values: Any) -> tuple[Any, ...]:
+        if not is_natural_key(values) or any(
+            isinstance(v, list | tuple | dict) for v in values
+        ):
+            raise NaturalKeyError(
+                f"A natural key of {Model._meta.label} must be a flat list of "
+                f"values; got {values!r}.",
+                value=values,
+            )
+        self._required_key(Model)
+        length = self.key_length(Model)
+        if length is not None and length != len(values):
+            raise NaturalKeyError(
+                f"A natural key of {Model._meta.label} has {length} value(s) "
+                f"({', '.join(self._describe_key(Model))}); got {len(values)}: "
+                f"{list(values)!r}.",
+                value=values,
+            )
+        return tuple(values)
+
+    def _describe_key(self, Model: ModelClass) -> list[str]:
+        key = self._required_key(Model)
+        return self._lookup_paths(Model, key.fields or ())
+
+    def _query(self, Model: ModelClass, values: tuple[Any, ...], attname: str) -> Any:
+        key = self._required_key(Model)
+        if key.fields is None:
+            return self._query_manager(Model, values, attname)
+        paths = self._lookup_paths(Model, key.fields)
+        manager = Model._base_manager.db_manager(self.using)
+        queryset = manager.filter(**dict(zip(paths, values, strict=True)))
+        pk = self._single(Model, queryset, values)
+        if pk is None or attname == "pk":
+            return pk
+        return manager.filter(pk=pk).values_list(attname, flat=True).get()
+
+    def _query_manager(
+        self, Model: ModelClass, values: tuple[Any, ...], attname: str
+    ) -> Any:
+        manager = Model._default_manager.db_manager(self.using)
+        try:
+            obj = manager.get_by_natural_key(*values)  # type: ignore[attr-defined]
+        except ObjectDoesNotExist:
+            return None
+        except MultipleObjectsReturned as exc:
+            raise NaturalKeyError(
+                f"The natural key {list(values)!r} matches several "
+                f"{Model._meta.label} rows.",
+                value=values,
+            ) from exc
+        except TypeError as exc:
+            raise NaturalKeyError(
+                f"{Model._meta.label}'s manager rejects the natural key "
+                f"{list(values)!r}: {exc}",
+                value=values,
+            ) from exc
+        return getattr(obj, attname)
+
+    def _single(self, Model: ModelClass, queryset: Any, values: tuple[Any, ...]) -> Any:
+        pks = list(queryset.values_list("pk", flat=True)[:5])
+        if len(pks) > 1:
+            raise NaturalKeyError(
+                f"The natural key {list(values)!r} matches several "
+                f"{Model._meta.label} rows (pks {pks}): its fields are not "
+                "unique at this migration state.",
+                value=values,
+            )
+        return pks[0] if pks else None
+
+    def _lookup_paths(
+        self, Model: ModelClass, fields: Sequence[str], prefix: str = ""
+    ) -> list[str]:
+        """ORM lookup paths of a key, foreign keys expanded to their keys."""
+        paths = []
+        for name in fields:
+            field = self._field(Model, name)
+            if field.many_to_one or field.one_to_one:
+                Target = field.related_model
+                assert isinstance(Target, type)
+                target_key = self._required_key(Target)
+                if target_key.fields is None:
+                    raise NaturalKeyError(
+                        f"{Model._meta.label}'s natural key goes through "
+                        f"{Target._meta.label}, whose key only its manager "
+                        "knows.",
+                        hint=_DECLARE_HINT % {"label": Target._meta.label},
+                    )
+                paths += self._lookup_paths(
+                    Target, target_key.fields, f"{prefix}{name}__"
+                )
+            else:
+                paths.append(f"{prefix}{name}")
+        return paths
+
+    def _field(self, Model: ModelClass, name: str) -> models.Field[Any, Any]:
+        try:
+            field = Model._meta.get_field(name)
+        except FieldDoesNotExist as exc:
+            raise NaturalKeyError(
+                f"The natural key of {Model._meta.label} names the field "
+                f"{name!r}, which does not exist at this migration state.",
+                hint=_DECLARE_HINT % {"label": Model._meta.label},
+            ) from exc
+        assert isinstance(field, models.Field)
+        return field
+
+    def _create_on_demand(
+        self, Model: ModelClass, values: tuple[Any, ...]
+    ) -> models.Model | None:
+        """
+        Create a missing ContentType or Permission.
+
+        Django creates them only after ``migrate`` finishes, so a fixture
+        loaded during ``migrate`` cannot find them. The rows made here are
+        the ones Django's post-migrate handlers would make, which then find
+        them and create no duplicate.
+        """
+        label = Model._meta.label_lower
+        if label == "contenttypes.contenttype":
+            app_label, model = values
+            obj = Model(app_label=app_label, model=model)
+        elif label == "auth.permission":
+            codename, app_label, model = values
+            ContentType = Model._meta.get_field("content_type").related_model
+            assert isinstance(ContentType, type)
+            obj = Model(
+                codename=codename,
+                name=_permission_name(codename, app_label, model),
+                content_type_id=self.resolve(ContentType, [app_label, model]),
+            )
+        else:
+            return None
+        obj._save_table(  # type: ignore[attr-defined]
+            raw=True, cls=Model, force_insert=True, using=self.using
+        )
+        return obj
+
+
+def _username_field(Model: ModelClass) -> str:
+    """The live user model's USERNAME_FIELD, which historical models lack."""
+    live_user_model = live_apps.get_model(settings.AUTH_USER_MODEL)
+    name: str = getattr(live_user_model, "USERNAME_FIELD", "username")
+    return name
+
+
+def _live_natural_key(instance: models.Model) -> tuple[Any, ...] | None:
+    """The live model's natural_key() applied to a historical instance."""
+    try:
+        live_model = live_apps.get_model(instance._meta.label)
+        return tuple(live_model.natural_key(instance))
+    except (LookupError, AttributeError, ObjectDoesNotExist):
+        return None
+
+
+def _permission_name(codename: str, app_label: str, model_name: str) -> str:
+    """The name Django's create_permissions() gives this permission."""
+    try:
+        opts = live_apps.get_model(app_label, model_name)._meta
+    except LookupError:
+        return codename[:255]
+    for action in opts.default_permissions:
+        if codename == f"{action}_{opts.model_name}":
+            return f"Can {action} {opts.verbose_name_raw}"[:255]
+    return str(dict(opts.permissions).get(codename, codename))[:255]
