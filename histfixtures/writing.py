@@ -245,9 +245,7 @@ def set_links(
     manager = through._base_manager.db_manager(using)
     owner_pks = [p.instance.pk for p in owners]
     wanted = {
-        (p.instance.pk, value): None
-        for p in owners
-        for value in p.m2m_data[field.name]
+        (p.instance.pk, value): None for p in owners for value in p.m2m_data[field.name]
     }
     existing = manager.filter(**{f"{source}__in": owner_pks}).values_list(
         "pk", source, target

@@ -63,23 +63,24 @@ def read_objects(
     }
     deserializer = _deserializer(format, stream_or_string, options)
     iterator = iter(deserializer)
-    count = 0
+    index = 0
     while True:
-        index = count
         try:
             obj = next(iterator)
         except StopIteration:
             return
-        except FixtureError as exc:
-            exc.with_context(index=getattr(deserializer, "position", index))
+        except FixtureError:
+            # The deserializers and parsers set the index where it is known.
             raise
         except Exception as exc:
             # A parse error: it is in the object after the last one read.
             raise MalformedFixtureError(
                 f"Cannot read the {format} fixture: {exc}", index=index
             ) from exc
+        # Our deserializers know the position in the file, skipped objects
+        # included; a custom format's is the count of objects so far.
         yield getattr(deserializer, "position", index), obj
-        count += 1
+        index += 1
 
 
 def deserialize(
@@ -106,7 +107,10 @@ def deserialize(
         using=using,
         ignorenonexistent=ignorenonexistent,
         handle_forward_references=handle_forward_references,
-        natural_keys=NaturalKeyResolver(apps, using, natural_keys),
+        # deserialize() saves nothing, so it creates no missing ContentType.
+        natural_keys=NaturalKeyResolver(
+            apps, using, natural_keys, create_missing=False
+        ),
     ):
         yield obj
 
@@ -135,8 +139,19 @@ def _deserializer(
 def _registered_format(
     deserializer_class: Any, stream_or_string: Any, options: dict[str, Any]
 ) -> Iterator[DeserializedObject]:
-    """Run a custom format's own deserializer against the historical models."""
+    """
+    Run a custom format's own deserializer against the historical models.
+
+    The block is entered around each step only, never across a ``yield``:
+    the caller must not see the historical models between two objects.
+    """
     apps = options.pop("apps")
     options.pop("natural_keys")
     with historical_models(apps):
-        yield from deserializer_class(stream_or_string, **options)
+        iterator = iter(deserializer_class(stream_or_string, **options))
+    while True:
+        with historical_models(apps):
+            obj = next(iterator, None)
+        if obj is None:
+            return
+        yield obj

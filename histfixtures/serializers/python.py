@@ -27,6 +27,7 @@ from histfixtures.exceptions import (
     UnknownFieldError,
     UnknownModelError,
 )
+from histfixtures.history import model_history
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
 
 # A field as fixtures name it: a concrete field, a foreign key or a m2m.
@@ -65,6 +66,7 @@ class Deserializer(PythonDeserializer):
             try:
                 yield from self._handle_object(obj)
             except FixtureError as exc:
+                exc.with_context(index=position)
                 if isinstance(obj, dict):
                     exc.with_context(model=obj.get("model"), pk=obj.get("pk"))
                 raise
@@ -179,18 +181,28 @@ def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:
         Model: type[models.Model] = apps.get_model(model_identifier)
         return Model
     except (LookupError, TypeError, ValueError) as exc:
-        labels = sorted(m._meta.label for m in apps.get_models())
-        close = difflib.get_close_matches(str(model_identifier), labels, n=3)
-        hint = (
-            f"Did you mean {' or '.join(close)}?"
-            if close
-            else "A model created by a later migration cannot be loaded here."
-        )
+        hint = _unknown_model_hint(apps, str(model_identifier))
         raise UnknownModelError(
             f"Model {model_identifier!r} does not exist at this migration state.",
             model=str(model_identifier),
             hint=hint,
         ) from exc
+
+
+def _unknown_model_hint(apps: Apps, identifier: str) -> str:
+    app_label, _, model_name = identifier.rpartition(".")
+    history = model_history(app_label, model_name.lower())
+    if history:
+        return (
+            f"{identifier} was {'; '.join(history)}. Load the fixture at a state "
+            "where the model exists: after the migration that creates it, "
+            "before any that renames or deletes it."
+        )
+    names = {m.__name__.lower(): m._meta.label for m in apps.get_models()}
+    close = difflib.get_close_matches(model_name.lower(), list(names), n=3)
+    if close:
+        return f"Did you mean {' or '.join(names[name] for name in close)}?"
+    return "No model with a similar name exists at this migration state."
 
 
 def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from typing import IO, Any
 from xml.dom.minidom import Element
+from xml.sax import SAXParseException
 
 from django.apps.registry import Apps
 from django.core.serializers import base, xml_serializer
 from django.db import DEFAULT_DB_ALIAS, models
 
-from histfixtures.exceptions import FixtureError, InvalidValueError, UnknownFieldError
+from histfixtures.exceptions import (
+    FixtureError,
+    InvalidValueError,
+    MalformedFixtureError,
+    UnknownFieldError,
+)
 from histfixtures.natural_keys import NaturalKeyResolver
 from histfixtures.serializers.python import get_model
 
@@ -43,6 +49,18 @@ class Deserializer(xml_serializer.Deserializer):
         self.natural_keys = natural_keys
         self.position = -1
 
+    def __next__(self) -> base.DeserializedObject:
+        try:
+            obj: base.DeserializedObject = super().__next__()
+            return obj
+        except SAXParseException as exc:
+            # The parser reads ahead in blocks, so a syntax error cannot be
+            # pinned on an object; its line and column can.
+            raise MalformedFixtureError(
+                f"Malformed XML at line {exc.getLineNumber()}, column "
+                f"{exc.getColumnNumber()}: {exc.getMessage()}."
+            ) from exc
+
     def _handle_object(self, node: Element) -> base.DeserializedObject:
         self.position += 1
         pk = node.getAttribute("pk") or None
@@ -55,11 +73,16 @@ class Deserializer(xml_serializer.Deserializer):
                 self.natural_keys.assign_pk(obj.object)
             return obj
         except FixtureError as exc:
-            exc.with_context(pk=pk, model=node.getAttribute("model"))
+            exc.with_context(
+                index=self.position, pk=pk, model=node.getAttribute("model")
+            )
             raise
         except Exception as exc:
             raise InvalidValueError(
-                f"Invalid object: {exc}", pk=pk, model=node.getAttribute("model")
+                f"Invalid object: {exc}",
+                index=self.position,
+                pk=pk,
+                model=node.getAttribute("model"),
             ) from exc
 
     def _check_field_names(self, Model: type[models.Model], node: Element) -> None:

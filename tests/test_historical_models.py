@@ -1,0 +1,297 @@
+"""
+historical_models(apps): Django's own deserializers with historical models.
+
+The historical registry used here is the state after library 0001, which has
+library.Author and library.Publisher; the live registry has library.Writer
+(Author was renamed in 0005) and no Publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import django.apps
+import pytest
+from django.apps.registry import Apps
+from django.core import serializers
+from django.core.management import call_command
+from django.core.serializers import python as python_serializer
+from django.core.serializers import xml_serializer
+from django.core.serializers.base import DeserializationError
+
+from histfixtures import historical_models
+from tests.utils import (
+    apps_at,
+    migrate,
+    plain_loaddata,
+    run_operation,
+    run_python,
+    snapshot,
+    state_at,
+)
+
+INITIAL = ("library", "0001_initial")
+
+AUTHOR_JSON = '[{"model": "library.author", "pk": 1, "fields": {"name": "X"}}]'
+WRITER_JSON = '[{"model": "library.writer", "pk": 1, "fields": {"name": "X"}}]'
+AUTHOR_XML = """<?xml version="1.0" encoding="utf-8"?>
+<django-objects version="1.0">
+  <object model="library.author" pk="1">
+    <field name="name" type="CharField">X</field>
+  </object>
+</django-objects>
+"""
+
+
+@pytest.fixture
+def hist_apps(db: None) -> Apps:
+    return apps_at(INITIAL)
+
+
+def _model_of(fixture: str, format: str = "json") -> type[Any]:
+    """The class of the single object Django's deserializer builds."""
+    (obj,) = list(serializers.deserialize(format, fixture))
+    return type(obj.object)
+
+
+def _live_registry_is_restored() -> None:
+    assert python_serializer.apps is django.apps.apps
+    assert xml_serializer.apps is django.apps.apps
+
+
+def test_django_deserialize_uses_historical_model_inside_block(
+    hist_apps: Apps,
+) -> None:
+    with historical_models(hist_apps):
+        assert _model_of(AUTHOR_JSON) is hist_apps.get_model("library", "Author")
+
+
+def test_django_deserialize_fails_on_historical_label_outside_block(
+    hist_apps: Apps,
+) -> None:
+    with pytest.raises(DeserializationError, match=r"library\.author"):
+        _model_of(AUTHOR_JSON)
+
+
+def test_block_yields_the_registry(hist_apps: Apps) -> None:
+    with historical_models(hist_apps) as registry:
+        assert registry is hist_apps
+
+
+def test_django_xml_deserializer_uses_historical_model_inside_block(
+    hist_apps: Apps,
+) -> None:
+    with historical_models(hist_apps):
+        author = _model_of(AUTHOR_XML, "xml")
+    assert author is hist_apps.get_model("library", "Author")
+    with pytest.raises(DeserializationError, match=r"library\.author"):
+        _model_of(AUTHOR_XML, "xml")
+
+
+def test_live_registry_model_is_unknown_inside_block(hist_apps: Apps) -> None:
+    with (
+        historical_models(hist_apps),
+        pytest.raises(DeserializationError, match=r"library\.writer"),
+    ):
+        _model_of(WRITER_JSON)
+
+
+def test_nested_blocks_inner_registry_wins_and_outer_comes_back(
+    hist_apps: Apps,
+) -> None:
+    later_apps = apps_at(("library", "0005_rename_author_writer"))
+    with historical_models(hist_apps):
+        with historical_models(later_apps):
+            assert _model_of(WRITER_JSON) is later_apps.get_model("library", "Writer")
+            with pytest.raises(DeserializationError, match=r"library\.author"):
+                _model_of(AUTHOR_JSON)
+        assert _model_of(AUTHOR_JSON) is hist_apps.get_model("library", "Author")
+    _live_registry_is_restored()
+
+
+def test_registry_is_restored_after_an_exception_inside(hist_apps: Apps) -> None:
+    with pytest.raises(RuntimeError, match="boom"), historical_models(hist_apps):
+        raise RuntimeError("boom")
+
+    _live_registry_is_restored()
+    with pytest.raises(DeserializationError, match=r"library\.author"):
+        _model_of(AUTHOR_JSON)
+    assert _model_of(WRITER_JSON) is django.apps.apps.get_model("library", "Writer")
+
+
+def test_registry_is_restored_after_a_deserialization_error_inside(
+    hist_apps: Apps,
+) -> None:
+    with (
+        pytest.raises(DeserializationError),
+        historical_models(hist_apps),
+    ):
+        _model_of(WRITER_JSON)
+
+    _live_registry_is_restored()
+
+
+def test_django_behaves_as_without_histfixtures_after_blocks_exit(
+    hist_apps: Apps,
+) -> None:
+    with historical_models(hist_apps), historical_models(hist_apps):
+        pass
+
+    _live_registry_is_restored()
+
+
+def test_non_registry_argument_is_refused() -> None:
+    with pytest.raises(TypeError, match="registry"), historical_models("x"):  # type: ignore[arg-type]
+        pass
+    _live_registry_is_restored()
+
+
+def _resolve(fixture: str) -> type[Any] | str:
+    """The model class Django builds for ``fixture``, or the error text."""
+    try:
+        return _model_of(fixture)
+    except DeserializationError as exc:
+        return f"error: {exc}"
+
+
+def test_threads_inside_and_outside_block_do_not_see_each_others_models(
+    hist_apps: Apps,
+) -> None:
+    barrier = threading.Barrier(2, timeout=30)
+    seen: dict[str, list[type[Any] | str]] = {"inside": [], "outside": []}
+    failures: list[BaseException] = []
+
+    def inside() -> None:
+        try:
+            with historical_models(hist_apps):
+                barrier.wait()  # Both threads are in their phase.
+                for _ in range(3):
+                    seen["inside"].append(_resolve(AUTHOR_JSON))
+                    seen["inside"].append(_resolve(WRITER_JSON))
+                    barrier.wait()
+                barrier.wait()  # The other thread has finished its checks.
+        except BaseException as exc:
+            failures.append(exc)
+            barrier.abort()
+
+    def outside() -> None:
+        try:
+            barrier.wait()
+            for _ in range(3):
+                seen["outside"].append(_resolve(WRITER_JSON))
+                seen["outside"].append(_resolve(AUTHOR_JSON))
+                barrier.wait()
+            barrier.wait()
+        except BaseException as exc:
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=inside), threading.Thread(target=outside)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+
+    author = hist_apps.get_model("library", "Author")
+    writer = django.apps.apps.get_model("library", "Writer")
+    assert seen["inside"][0::2] == [author] * 3
+    assert all(
+        isinstance(result, str) and "library.writer" in result
+        for result in seen["inside"][1::2]
+    ), seen["inside"]
+    assert seen["outside"][0::2] == [writer] * 3
+    assert all(
+        isinstance(result, str) and "library.author" in result
+        for result in seen["outside"][1::2]
+    ), seen["outside"]
+    _live_registry_is_restored()
+
+
+def test_asyncio_task_outside_block_keeps_the_live_registry(
+    hist_apps: Apps,
+) -> None:
+    seen: dict[str, list[type[Any] | str]] = {"inside": [], "outside": []}
+
+    async def main() -> None:
+        entered = asyncio.Event()
+        checked = asyncio.Event()
+
+        async def inside() -> None:
+            with historical_models(hist_apps):
+                entered.set()
+                await asyncio.sleep(0)
+                seen["inside"].append(_resolve(AUTHOR_JSON))
+                await checked.wait()
+                await asyncio.sleep(0)
+                seen["inside"].append(_resolve(AUTHOR_JSON))
+
+        async def outside() -> None:
+            await entered.wait()
+            await asyncio.sleep(0)
+            seen["outside"].append(_resolve(WRITER_JSON))
+            await asyncio.sleep(0)
+            seen["outside"].append(_resolve(AUTHOR_JSON))
+            checked.set()
+
+        await asyncio.wait_for(asyncio.gather(inside(), outside()), timeout=30)
+
+    asyncio.run(main())
+
+    author = hist_apps.get_model("library", "Author")
+    assert seen["inside"] == [author, author]
+    assert seen["outside"][0] is django.apps.apps.get_model("library", "Writer")
+    assert isinstance(seen["outside"][1], str)
+    assert "library.author" in seen["outside"][1]
+    _live_registry_is_restored()
+
+
+def _loaddata_with_historical_models(apps: Apps, schema_editor: Any) -> None:
+    with historical_models(apps):
+        call_command(
+            "loaddata",
+            "library_initial",
+            database=schema_editor.connection.alias,
+            verbosity=0,
+        )
+
+
+def test_loaddata_in_runpython_loads_with_historical_models(
+    migrations_restored: None,
+) -> None:
+    migrate(("shop", "zero"), ("library", "0001_initial"))
+
+    run_operation(
+        run_python(_loaddata_with_historical_models), "library", state_at(INITIAL)
+    )
+
+    apps = apps_at(INITIAL)
+    Author = apps.get_model("library", "Author")
+    Publisher = apps.get_model("library", "Publisher")
+    Book = apps.get_model("library", "Book")
+    assert sorted(Author.objects.values_list("name", flat=True)) == [
+        "Chinua Achebe",
+        "Terry Pratchett",
+        "Ursula K. Le Guin",
+    ]
+    assert Publisher.objects.count() == 2
+    assert Book.objects.count() == 5
+    assert Book.objects.get(pk=3).title == "Guards! Guards!"
+    assert Book.objects.get(pk=5).publisher_id is None
+    _live_registry_is_restored()
+
+
+def test_plain_loaddata_in_runpython_fails_at_the_same_state(
+    migrations_restored: None,
+) -> None:
+    migrate(("shop", "zero"), ("library", "0001_initial"))
+    before = snapshot()
+
+    with pytest.raises(DeserializationError, match=r"library\.author"):
+        run_operation(
+            run_python(plain_loaddata("library_initial")), "library", state_at(INITIAL)
+        )
+
+    assert snapshot() == before
