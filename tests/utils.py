@@ -26,9 +26,7 @@ def executor(using: str = DEFAULT_DB_ALIAS) -> MigrationExecutor:
 def migrate(*targets: Node, using: str = DEFAULT_DB_ALIAS, fake: bool = False) -> None:
     """Migrate to each (app_label, migration_name | "zero") target, quietly."""
     for app_label, name in targets:
-        call_command(
-            "migrate", app_label, name, database=using, fake=fake, verbosity=0
-        )
+        call_command("migrate", app_label, name, database=using, fake=fake, verbosity=0)
 
 
 def migrate_to_latest(using: str = DEFAULT_DB_ALIAS) -> None:
