@@ -77,6 +77,7 @@ class _LoadRun:
         self.writer = RowWriter(using, options.on_conflict, options.batch_size)
         self.result = LoadResult(state=state)
         self.deferred: list[Pending] = []
+        self._wanted: dict[ModelClass, bool] = {}
         self.natural_keys = NaturalKeyResolver(
             apps, using, options.natural_keys, flush=self.writer.flush
         )
@@ -108,14 +109,23 @@ class _LoadRun:
 
     def add(self, pending: Pending) -> None:
         Model = type(pending.instance)
-        if self.options.excludes(Model) or not router.allow_migrate_model(
-            self.using, Model
-        ):
+        if not self.is_wanted(Model):
             self.result.skipped += 1
             return
         self.writer.add(pending)
         if pending.obj.deferred_fields:
             self.deferred.append(pending)
+
+    def is_wanted(self, Model: ModelClass) -> bool:
+        """Whether ``exclude`` and the routers let objects of ``Model`` in."""
+        try:
+            return self._wanted[Model]
+        except KeyError:
+            wanted = not self.options.excludes(Model) and bool(
+                router.allow_migrate_model(self.using, Model)
+            )
+            self._wanted[Model] = wanted
+            return wanted
 
     def finish(self, fixtures: Iterable[FixtureFile]) -> None:
         self.writer.flush_all()
