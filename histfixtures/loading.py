@@ -25,12 +25,13 @@ from histfixtures.exceptions import (
     FixtureError,
     MissingRelatedObjectError,
 )
+from histfixtures.links import through_model
 from histfixtures.locations import Location
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
 from histfixtures.options import LoadOptions
 from histfixtures.results import LoadResult
 from histfixtures.serializers import read_objects
-from histfixtures.writing import Pending, RowWriter, set_links, through_model
+from histfixtures.writing import Pending, RowWriter
 
 ModelClass = type[models.Model]
 
@@ -151,7 +152,7 @@ class _LoadRun:
                     pending.m2m_data[field.name] = [
                         self.resolve_now(field, item) for item in value
                     ]
-                    set_links(field, [pending], self.using, self.writer.batch_size)
+                    self.writer.write_links(field, [pending], fresh=False)
                 else:
                     resolved = self.resolve_now(field, value)
                     manager.filter(pk=instance.pk).update(**{field.attname: resolved})

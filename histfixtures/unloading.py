@@ -20,10 +20,10 @@ from django.db import models, router, transaction
 
 from histfixtures.discovery import find_fixture_files
 from histfixtures.exceptions import FixtureError, ProtectedObjectError
+from histfixtures.links import link_columns, through_model
 from histfixtures.natural_keys import NaturalKeyResolver
 from histfixtures.options import LoadOptions
 from histfixtures.serializers import read_objects
-from histfixtures.writing import link_columns, through_model
 
 ModelClass = type[models.Model]
 

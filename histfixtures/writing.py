@@ -1,19 +1,22 @@
 """
 Writing deserialized objects to the database, a batch per model.
 
-Rows are written with raw inserts and plain updates rather than
-``Model.save()``: a fixture's values are stored exactly as written (no
-``auto_now``, no custom ``save()``), and no model signal is sent. Each batch
-runs in a savepoint; when one fails it is replayed object by object, so the
-error names the exact object that caused it.
+Rows are written with plain SQL rather than ``Model.save()``: a fixture's
+values are stored exactly as written (no ``auto_now``, no custom ``save()``),
+and no model signal is sent. Each batch runs in a savepoint; when one fails
+it is replayed object by object, so the error names the exact object that
+caused it.
+
+A table that was empty when the load first wrote to it skips the query for
+existing rows (the common case: a fresh database); if a batch then collides
+with rows written earlier in the same load, it is retried the careful way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.core.serializers.base import DeserializedObject
 from django.db import DatabaseError, connections, models, transaction
@@ -23,10 +26,12 @@ from histfixtures.exceptions import (
     InvalidValueError,
     ObjectExistsError,
 )
+from histfixtures.links import LinkTable, through_model
 from histfixtures.locations import Location
+from histfixtures.tables import Table
 from histfixtures.types import OnConflict
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 1000
 
 ModelClass = type[models.Model]
 
@@ -58,6 +63,10 @@ class RowWriter:
         self.on_conflict = on_conflict
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE
         self._pending: dict[ModelClass, dict[Any, Pending]] = {}
+        self._tables: dict[ModelClass, Table] = {}
+        self._link_tables: dict[models.Field[Any, Any], LinkTable] = {}
+        # Models whose table was empty when this load first wrote to it.
+        self._fresh: dict[ModelClass, bool] = {}
         self.written: dict[ModelClass, int] = {}
         self.skipped = 0
 
@@ -86,6 +95,45 @@ class RowWriter:
         batch = list(self._pending.pop(Model, {}).values())
         if not batch:
             return
+        inserted: list[Pending] = []
+        updated: list[Pending] = []
+        if self.on_conflict == "update" and self._is_fresh(Model):
+            try:
+                with transaction.atomic(using=self.using):
+                    self._insert(Model, batch)
+                inserted, updated = batch, []
+            except (DatabaseError, ValueError):
+                pass  # A collision or a bad object: the careful way tells.
+        if not inserted:
+            inserted, updated = self._write_carefully(Model, batch)
+        self._write_links(Model, inserted, fresh=True)
+        self._write_links(Model, updated, fresh=False)
+        self.written[Model] = self.written.get(Model, 0) + len(inserted) + len(updated)
+
+    def table(self, Model: ModelClass) -> Table:
+        try:
+            return self._tables[Model]
+        except KeyError:
+            table = self._tables[Model] = Table(Model, self.connection)
+            return table
+
+    def link_table(self, field: models.Field[Any, Any]) -> LinkTable:
+        try:
+            return self._link_tables[field]
+        except KeyError:
+            links = self._link_tables[field] = LinkTable(field, self.connection)
+            return links
+
+    def _is_fresh(self, Model: ModelClass) -> bool:
+        if Model not in self._fresh:
+            manager = Model._base_manager.db_manager(self.using)
+            self._fresh[Model] = not manager.exists()
+        return self._fresh[Model]
+
+    def _write_carefully(
+        self, Model: ModelClass, batch: list[Pending]
+    ) -> tuple[list[Pending], list[Pending]]:
+        """Look existing rows up, then insert the new and update the rest."""
         existing = self._existing_pks(Model, [p.instance.pk for p in batch])
         inserts = [p for p in batch if p.instance.pk not in existing]
         updates = [p for p in batch if p.instance.pk in existing]
@@ -101,12 +149,19 @@ class RowWriter:
         if self.on_conflict == "ignore":
             self.skipped += len(updates)
             updates = []
-        self._insert(Model, inserts)
-        for pending in updates:
-            self._guarded(pending, lambda p=pending: self._update_one(p))
-        written = [*inserts, *updates]
-        write_many_to_many(Model, written, self.using, self.batch_size)
-        self.written[Model] = self.written.get(Model, 0) + len(written)
+        try:
+            with transaction.atomic(using=self.using):
+                self._insert(Model, inserts)
+        except (DatabaseError, ValueError) as exc:
+            self._blame(inserts, lambda p: self._insert(Model, [p]))
+            raise exc
+        try:
+            with transaction.atomic(using=self.using):
+                self._update(Model, updates)
+        except (DatabaseError, ValueError) as exc:
+            self._blame(updates, lambda p: self._update(Model, [p]))
+            raise exc
+        return inserts, updates
 
     def _existing_pks(self, Model: ModelClass, pks: list[Any]) -> set[Any]:
         manager = Model._base_manager.db_manager(self.using)
@@ -118,53 +173,24 @@ class RowWriter:
         return existing
 
     def _insert(self, Model: ModelClass, batch: list[Pending]) -> None:
-        if not batch:
+        table = self.table(Model)
+        if table.plain:
+            table.insert([table.row(p.instance) for p in batch])
             return
-        fields = insert_fields(Model)
-        size = self.connection.ops.bulk_batch_size(fields, batch) or len(batch)
-        for start in range(0, len(batch), size):
-            chunk = batch[start : start + size]
-            try:
-                with transaction.atomic(using=self.using):
-                    self._raw_insert(Model, [p.instance for p in chunk], fields)
-            except (DatabaseError, ValueError) as exc:
-                self._blame(chunk, exc)
-
-    def _blame(self, chunk: list[Pending], exc: Exception) -> None:
-        """Replay a failed batch one object at a time to name the culprit."""
-        Model = type(chunk[0].instance)
-        fields = insert_fields(Model)
-        for pending in chunk:
-            self._guarded(
-                pending,
-                lambda p=pending: self._raw_insert(Model, [p.instance], fields),
-            )
-        raise exc
-
-    def _raw_insert(
-        self,
-        Model: ModelClass,
-        instances: list[models.Model],
-        fields: list[models.Field[Any, Any]],
-    ) -> None:
         # raw=True stores the attribute values as they are, as Model.save_base
         # does for fixtures; QuerySet.bulk_create() would run pre_save().
         Model._base_manager.db_manager(self.using)._insert(  # type: ignore[attr-defined]
-            instances, fields=fields, raw=True, using=self.using
+            [p.instance for p in batch], fields=table.fields, raw=True, using=self.using
         )
 
-    def _update_one(self, pending: Pending) -> None:
-        instance = pending.instance
-        Model = type(instance)
-        values = {
-            f.attname: getattr(instance, f.attname)
-            for f in insert_fields(Model)
-            if not f.primary_key
-        }
-        if values:
-            Model._base_manager.db_manager(self.using).filter(pk=instance.pk).update(
-                **values
-            )
+    def _update(self, Model: ModelClass, batch: list[Pending]) -> None:
+        table = self.table(Model)
+        table.update([table.update_row(p.instance) for p in batch])
+
+    def _blame(self, batch: list[Pending], write: Callable[[Pending], None]) -> None:
+        """Replay a failed batch one object at a time to name the culprit."""
+        for pending in batch:
+            self._guarded(pending, lambda p=pending: write(p))  # type: ignore[misc]
 
     def _insert_one_without_pk(self, pending: Pending) -> None:
         instance = pending.instance
@@ -177,10 +203,10 @@ class RowWriter:
             )
 
         self._guarded(pending, insert)
-        write_many_to_many(Model, [pending], self.using, self.batch_size)
+        self._write_links(Model, [pending], fresh=True)
         self.written[Model] = self.written.get(Model, 0) + 1
 
-    def _guarded(self, pending: Pending, write: Any) -> None:
+    def _guarded(self, pending: Pending, write: Callable[[], None]) -> None:
         """Run one object's write in a savepoint, turning errors into ours."""
         try:
             with transaction.atomic(using=self.using):
@@ -197,101 +223,48 @@ class RowWriter:
                 model=instance._meta.label,
             ) from exc
 
+    def _write_links(
+        self, Model: ModelClass, batch: list[Pending], *, fresh: bool
+    ) -> None:
+        """Write the many-to-many links of each object that lists a field."""
+        for field in Model._meta.many_to_many:
+            owners = [p for p in batch if field.name in p.m2m_data]
+            if owners:
+                self.write_links(field, owners, fresh=fresh)
 
-def insert_fields(Model: ModelClass) -> list[models.Field[Any, Any]]:
-    """The columns of ``Model``'s own table that an insert writes."""
-    return [
-        f
-        for f in Model._meta.local_concrete_fields
-        if not getattr(f, "generated", False)
-    ]
-
-
-def write_many_to_many(
-    Model: ModelClass, batch: list[Pending], using: str, batch_size: int
-) -> None:
-    """Replace the many-to-many links of each object that lists a field."""
-    for field in Model._meta.many_to_many:
-        owners = [p for p in batch if field.name in p.m2m_data]
-        if not owners:
-            continue
+    def write_links(
+        self, field: models.Field[Any, Any], owners: list[Pending], *, fresh: bool
+    ) -> None:
+        """Make the links of ``field`` for ``owners`` their m2m data."""
+        first = owners[0]
+        Model = type(first.instance)
         through = through_model(field)
         if not through._meta.auto_created:
             raise InvalidValueError(
                 f"{Model._meta.label}.{field.name} goes through the model "
                 f"{through._meta.label}; load that model's rows instead.",
-                fixture=owners[0].location.fixture,
-                index=owners[0].location.index,
-                pk=owners[0].instance.pk,
+                fixture=first.location.fixture,
+                index=first.location.index,
+                pk=first.instance.pk,
                 model=Model._meta.label,
                 field=field.name,
             )
-        with _link_errors(owners[0], field, using):
-            set_links(field, owners, using, batch_size)
-
-
-def set_links(
-    field: models.Field[Any, Any], owners: list[Pending], using: str, batch_size: int
-) -> None:
-    """
-    Make the links of ``field`` for ``owners`` exactly their m2m data.
-
-    Like ``.set()``, links that stay are left alone (so re-running a load
-    leaves the link table exactly as it was), missing ones are added and the
-    rest removed.
-    """
-    through = through_model(field)
-    source, target = link_columns(field)
-    manager = through._base_manager.db_manager(using)
-    owner_pks = [p.instance.pk for p in owners]
-    wanted = {
-        (p.instance.pk, value): None for p in owners for value in p.m2m_data[field.name]
-    }
-    existing = manager.filter(**{f"{source}__in": owner_pks}).values_list(
-        "pk", source, target
-    )
-    stale = []
-    for pk, owner, value in existing:
-        if (owner, value) in wanted:
-            del wanted[(owner, value)]
-        else:
-            stale.append(pk)
-    if stale:
-        manager.filter(pk__in=stale)._raw_delete(using)
-    rows = [through(**{source: owner, target: value}) for owner, value in wanted]
-    manager.bulk_create(rows, batch_size=batch_size)
-
-
-def through_model(field: models.Field[Any, Any]) -> ModelClass:
-    """The model of a many-to-many field's link table."""
-    through: ModelClass = field.remote_field.through  # type: ignore[union-attr]
-    return through
-
-
-def link_columns(field: models.Field[Any, Any]) -> tuple[str, str]:
-    """The link table's columns for the owner and the target of a m2m field."""
-    meta = through_model(field)._meta
-    owner = meta.get_field(field.m2m_field_name())  # type: ignore[attr-defined]
-    target = meta.get_field(field.m2m_reverse_field_name())  # type: ignore[attr-defined]
-    return (
-        cast("models.Field[Any, Any]", owner).attname,
-        cast("models.Field[Any, Any]", target).attname,
-    )
-
-
-@contextmanager
-def _link_errors(
-    pending: Pending, field: models.Field[Any, Any], using: str
-) -> Iterator[None]:
-    try:
-        with transaction.atomic(using=using):
-            yield
-    except (DatabaseError, ValueError) as exc:
-        raise InvalidValueError(
-            f"The database rejected the many-to-many links: {exc}",
-            fixture=pending.location.fixture,
-            index=pending.location.index,
-            pk=pending.instance.pk,
-            model=pending.instance._meta.label,
-            field=field.name,
-        ) from exc
+        links = [
+            (p.instance.pk, target) for p in owners for target in p.m2m_data[field.name]
+        ]
+        link_table = self.link_table(field)
+        try:
+            with transaction.atomic(using=self.using):
+                if fresh:
+                    link_table.add(links)
+                else:
+                    link_table.set([p.instance.pk for p in owners], links)
+        except (DatabaseError, ValueError) as exc:
+            raise InvalidValueError(
+                f"The database rejected the many-to-many links: {exc}",
+                fixture=first.location.fixture,
+                index=first.location.index,
+                pk=first.instance.pk,
+                model=Model._meta.label,
+                field=field.name,
+            ) from exc
