@@ -175,16 +175,24 @@ class _LoadRun:
     def check_references(
         self, touched: list[ModelClass], fixtures: Iterable[FixtureFile]
     ) -> None:
+        """
+        Check every foreign key of the tables written to.
+
+        The database checks first (its own deferred checks are the cheapest
+        way); only when it finds a problem do the slower queries run that
+        name the object at fault.
+        """
         tables = [*touched, *_auto_through_models(touched)]
-        dangling = find_dangling_reference(tables, self.using)
-        if dangling is not None:
-            raise self.missing_related_error(dangling, fixtures)
         connection = connections[self.using]
         try:
-            connection.check_constraints(
-                table_names=[Model._meta.db_table for Model in tables]
-            )
+            with transaction.atomic(using=self.using):
+                connection.check_constraints(
+                    table_names=[Model._meta.db_table for Model in tables]
+                )
         except DatabaseError as exc:
+            dangling = find_dangling_reference(tables, self.using)
+            if dangling is not None:
+                raise self.missing_related_error(dangling, fixtures) from exc
             raise MissingRelatedObjectError(
                 f"A foreign key of the loaded data points nowhere: {exc}"
             ) from exc
