@@ -96,7 +96,8 @@ class _LoadRun:
                     natural_keys=self.natural_keys,
                 ):
                     read += 1
-                    self.add(Pending(obj, Location(str(fixture), index)))
+                    location = Location(str(fixture), index)
+                    self.add(Pending(obj, location, obj.object.pk))
             if not read and not self.options.ignorenonexistent:
                 raise EmptyFixtureError(
                     "The fixture holds no objects.",
@@ -160,7 +161,7 @@ class _LoadRun:
                 exc.with_context(
                     fixture=pending.location.fixture,
                     index=pending.location.index,
-                    pk=instance.pk,
+                    pk=pending.fixture_pk,
                     model=Model._meta.label,
                 )
                 raise

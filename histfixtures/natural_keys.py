@@ -75,7 +75,7 @@ class NaturalKeyResolver:
         using: str,
         declared: NaturalKeys | None = None,
         flush: Callable[[ModelClass], None] | None = None,
-        create_missing: bool = True,
+        loading: bool = True,
     ) -> None:
         self.apps = apps
         self.using = using
@@ -88,8 +88,10 @@ class NaturalKeyResolver:
         }
         # Writes objects of a model that are still queued, before a lookup.
         self.flush = flush
-        # Whether missing ContentTypes and Permissions are created (loading).
-        self.create_missing = create_missing
+        # Loading creates missing ContentTypes and Permissions and needs a
+        # required foreign key resolved at once; reading (deserialize(),
+        # unloading) creates nothing and lets every reference wait.
+        self.loading = loading
         self._found: dict[tuple[str, str, tuple[Any, ...]], Any] = {}
 
     def resolve(self, Model: ModelClass, values: Any, *, attname: str = "pk") -> Any:
@@ -102,7 +104,7 @@ class NaturalKeyResolver:
         if found is None and self.flush is not None:
             self.flush(Model)
             found = self._query(Model, values, attname)
-        if found is None and self.create_missing:
+        if found is None and self.loading:
             created = self._create_on_demand(Model, values)
             found = None if created is None else getattr(created, attname)
         if found is not None:
@@ -121,14 +123,17 @@ class NaturalKeyResolver:
         found = self.resolve(Target, values, attname=attname)
         if found is not None:
             return found
-        if defer:
+        # A required foreign key cannot wait: its row is written before the
+        # end of the load, so the reference must resolve now.
+        if defer and (field.many_to_many or field.null or not self.loading):
             return base.DEFER_FIELD
         raise NaturalKeyError(
             f"No {Target._meta.label} matches the natural key {list(values)!r}.",
             field=field.name,
             value=values,
-            hint="Load the object it refers to first, in this fixture or an "
-            "earlier migration.",
+            hint="Load the object it refers to first: earlier in this fixture "
+            "(a required foreign key cannot refer forwards) or in an earlier "
+            "migration.",
         )
 
     def assign_pk(self, instance: models.Model) -> None:

@@ -85,7 +85,7 @@ def _collect(
             using=using,
             ignorenonexistent=options.ignorenonexistent,
             natural_keys=NaturalKeyResolver(
-                apps, using, options.natural_keys, create_missing=False
+                apps, using, options.natural_keys, loading=False
             ),
         ):
             instance = obj.object
@@ -107,7 +107,13 @@ def _existing(Model: ModelClass, pks: list[Any], using: str) -> list[Any]:
 def _refuse_outside_references(
     Model: ModelClass, deleting: dict[ModelClass, list[Any]], using: str
 ) -> None:
-    """Raise if a row that stays would point to a row that goes."""
+    """
+    Raise if a row that stays would point to a row that goes.
+
+    Models are compared by label: when Django unapplies several migrations
+    in one run, a related model can be a class of a neighbouring state.
+    """
+    deleting_pks = {Other._meta.label_lower: pks for Other, pks in deleting.items()}
     pks = deleting[Model]
     if not pks:
         return
@@ -124,7 +130,7 @@ def _refuse_outside_references(
         staying = (
             Related._base_manager.db_manager(using)
             .filter(**{f"{field.attname}__in": target_values})
-            .exclude(pk__in=deleting.get(Related, []))
+            .exclude(pk__in=deleting_pks.get(Related._meta.label_lower, []))
             .values_list("pk", flat=True)[:5]
         )
         blocking = list(staying)
@@ -182,7 +188,8 @@ def _dependents_first(Models: list[ModelClass]) -> list[ModelClass]:
 
 
 def _points_to(Model: ModelClass, Target: ModelClass) -> bool:
+    target = Target._meta.label_lower
     return any(
-        field.is_relation and field.remote_field.model is Target  # type: ignore[union-attr]
+        field.is_relation and field.related_model._meta.label_lower == target  # type: ignore[union-attr]
         for field in Model._meta.local_concrete_fields
     )

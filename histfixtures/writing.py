@@ -42,6 +42,9 @@ class Pending:
 
     obj: DeserializedObject
     location: Location
+    # The pk as the fixture gives it (None for objects matched by natural
+    # key or inserted without one), for error messages.
+    fixture_pk: Any = None
 
     @property
     def instance(self) -> models.Model:
@@ -143,7 +146,7 @@ class RowWriter:
                 'and on_conflict="error" was given.',
                 fixture=updates[0].location.fixture,
                 index=updates[0].location.index,
-                pk=updates[0].instance.pk,
+                pk=updates[0].fixture_pk,
                 model=Model._meta.label,
             )
         if self.on_conflict == "ignore":
@@ -219,7 +222,7 @@ class RowWriter:
                 f"The database rejected this object: {exc}".strip(),
                 fixture=pending.location.fixture,
                 index=pending.location.index,
-                pk=instance.pk,
+                pk=pending.fixture_pk,
                 model=instance._meta.label,
             ) from exc
 
@@ -245,7 +248,7 @@ class RowWriter:
                 f"{through._meta.label}; load that model's rows instead.",
                 fixture=first.location.fixture,
                 index=first.location.index,
-                pk=first.instance.pk,
+                pk=first.fixture_pk,
                 model=Model._meta.label,
                 field=field.name,
             )
@@ -264,7 +267,7 @@ class RowWriter:
                 f"The database rejected the many-to-many links: {exc}",
                 fixture=first.location.fixture,
                 index=first.location.index,
-                pk=first.instance.pk,
+                pk=first.fixture_pk,
                 model=Model._meta.label,
                 field=field.name,
             ) from exc

@@ -430,7 +430,7 @@ def test_ignorenonexistent_skips_unknown_xml_fields(hist_apps: Apps) -> None:
     with pytest.raises(UnknownFieldError) as info:
         _load("xml", xml, hist_apps)
     assert info.value.field == "headline"
-    assert info.value.model == "library.book"
+    assert info.value.model == "library.Book"
     assert info.value.index == 2
 
 
@@ -451,7 +451,7 @@ def test_unknown_field_error_names_field_model_pk_and_index(
 
     error = info.value
     assert error.field == "headline"
-    assert error.model == "library.book"
+    assert error.model == "library.Book"
     assert error.pk == 1
     assert error.index == 0
     message = str(error)
@@ -485,7 +485,7 @@ def test_invalid_foreign_key_value_names_field_value_and_index(
         _load("json", json.dumps([AUTHOR, bad_book]), hist_apps)
 
     error = info.value
-    assert (error.index, error.pk, error.model) == (1, 4, "library.book")
+    assert (error.index, error.pk, error.model) == (1, 4, "library.Book")
     assert error.field == "author"
     assert error.value == "not a number"
 
@@ -499,7 +499,7 @@ def test_invalid_primary_key_is_an_invalid_value_error(hist_apps: Apps) -> None:
     assert (info.value.index, info.value.pk, info.value.model) == (
         0,
         "one",
-        "library.author",
+        "library.Author",
     )
 
 
@@ -582,7 +582,7 @@ def test_forward_references_raise_when_not_handled(auth_apps: Apps) -> None:
     assert info.value.field == "groups"
     assert info.value.index == 0
     assert info.value.pk == 1
-    assert info.value.model == "auth.user"
+    assert info.value.model == "auth.User"
 
 
 def test_natural_keys_option_resolves_foreign_keys(db: None) -> None:

@@ -14,7 +14,7 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 
 # The apps whose tables the tests compare.
-PROJECT_APPS = ("library", "shop")
+PROJECT_APPS = ("library", "shop", "members")
 
 Node = tuple[str, str]
 

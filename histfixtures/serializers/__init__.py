@@ -108,9 +108,7 @@ def deserialize(
         ignorenonexistent=ignorenonexistent,
         handle_forward_references=handle_forward_references,
         # deserialize() saves nothing, so it creates no missing ContentType.
-        natural_keys=NaturalKeyResolver(
-            apps, using, natural_keys, create_missing=False
-        ),
+        natural_keys=NaturalKeyResolver(apps, using, natural_keys, loading=False),
     ):
         yield obj
 

@@ -79,6 +79,15 @@ class Deserializer(PythonDeserializer):
             if self.ignorenonexistent:  # type: ignore[attr-defined]
                 return
             raise
+        try:
+            yield self._build(Model, obj, fields)
+        except FixtureError as exc:
+            exc.with_context(model=Model._meta.label)
+            raise
+
+    def _build(
+        self, Model: type[models.Model], obj: dict[str, Any], fields: dict[str, Any]
+    ) -> base.DeserializedObject:
         pk = obj.get("pk")
         data: dict[str, Any] = {}
         if "pk" in obj:
@@ -109,7 +118,7 @@ class Deserializer(PythonDeserializer):
         instance = Model(**data)
         if instance.pk is None:
             self.natural_keys.assign_pk(instance)
-        yield base.DeserializedObject(instance, m2m_data, deferred_fields)
+        return base.DeserializedObject(instance, m2m_data, deferred_fields)
 
     def _handle_m2m_field_node(
         self, field: models.Field[Any, Any], field_value: Any

@@ -64,8 +64,10 @@ class Deserializer(xml_serializer.Deserializer):
     def _handle_object(self, node: Element) -> base.DeserializedObject:
         self.position += 1
         pk = node.getAttribute("pk") or None
+        label = node.getAttribute("model")
         try:
             Model = self._get_model_from_node(node, "model")
+            label = Model._meta.label
             if not self.ignore:
                 self._check_field_names(Model, node)
             obj: base.DeserializedObject = super()._handle_object(node)  # type: ignore[misc]
@@ -73,16 +75,14 @@ class Deserializer(xml_serializer.Deserializer):
                 self.natural_keys.assign_pk(obj.object)
             return obj
         except FixtureError as exc:
-            exc.with_context(
-                index=self.position, pk=pk, model=node.getAttribute("model")
-            )
+            exc.with_context(index=self.position, pk=pk, model=label)
             raise
         except Exception as exc:
             raise InvalidValueError(
                 f"Invalid object: {exc}",
                 index=self.position,
                 pk=pk,
-                model=node.getAttribute("model"),
+                model=label,
             ) from exc
 
     def _check_field_names(self, Model: type[models.Model], node: Element) -> None:
