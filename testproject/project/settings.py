@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "histfixtures",
     "library",
     "shop",
+    "members",
 ]
 
 MIDDLEWARE: list[str] = []
