@@ -3,6 +3,7 @@ The HISTFIXTURES setting.
 
     HISTFIXTURES = {
         "NATURAL_KEYS": {"shop.Author": ["name", "birth_date"]},
+        "LOADDATA": "histfixtures",  # or "django", the default
     }
 
 Read on every use rather than cached, so ``override_settings`` works in tests.
@@ -18,7 +19,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from histfixtures.types import NaturalKeys
 
-_KNOWN_KEYS = frozenset({"NATURAL_KEYS"})
+_KNOWN_KEYS = frozenset({"LOADDATA", "NATURAL_KEYS"})
+LOADDATA_CHOICES = ("django", "histfixtures")
 
 
 def _histfixtures_setting() -> Mapping[str, Any]:
@@ -49,3 +51,15 @@ def natural_keys_setting() -> NaturalKeys:
             'lists of field names, e.g. {"shop.Author": ["name", "birth_date"]}.'
         )
     return natural_keys
+
+
+def loaddata_setting() -> str:
+    """``HISTFIXTURES["LOADDATA"]``: which command ``loaddata`` runs."""
+    value = _histfixtures_setting().get("LOADDATA", "django")
+    if value not in LOADDATA_CHOICES:
+        raise ImproperlyConfigured(
+            'settings.HISTFIXTURES["LOADDATA"] must be "django" (the default, '
+            'Django\'s own loaddata) or "histfixtures" (loaddata runs '
+            f"loadfixture); got {value!r}."
+        )
+    return str(value)

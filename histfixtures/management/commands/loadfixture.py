@@ -1,0 +1,255 @@
+"""
+``manage.py loadfixture``: Django's ``loaddata``, plus ``--state``,
+``--batch-size`` and a progress line.
+
+Without ``--state`` the command *is* loaddata: it subclasses Django's command
+and runs its code unchanged (live models, signals sent with ``raw=True``, the
+same messages and warnings); the only additions are the progress line, drawn
+on a terminal only, and the ``--batch-size`` option, which has no effect
+there. With ``--state app_label.migration_name`` the fixtures go through
+histfixtures' engine with the historical models of that state, for a database
+held at that state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from typing import Any
+
+from django.apps import apps as live_apps
+from django.apps.registry import Apps
+from django.core.management.base import CommandError, CommandParser
+from django.core.management.commands import loaddata
+from django.core.serializers.base import DeserializedObject
+from django.db import connections, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import AmbiguityError, MigrationLoader
+
+from histfixtures.exceptions import FixtureError
+from histfixtures.loading import load
+from histfixtures.options import LoadOptions
+from histfixtures.progress import Progress
+
+Node = tuple[str, str]
+
+
+def positive_int(value: str) -> int:
+    """argparse type of ``--batch-size``."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}")
+    return number
+
+
+class Command(loaddata.Command):
+    help = (
+        "Installs the named fixture(s) in the database, with the current models "
+        "or, with --state, with the historical models of a migration state."
+    )
+
+    # The progress line of the label being loaded (live mode), if any.
+    _progress: Progress | None = None
+    _show_progress = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--state",
+            metavar="APP_LABEL.MIGRATION_NAME",
+            help=(
+                "Load with the historical models of this migration state, for a "
+                "database held at that state. A unique prefix of the migration "
+                "name is enough, as for migrate (library.0002)."
+            ),
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=positive_int,
+            help=(
+                "Objects written per query in --state loads (default 500). "
+                "Accepted and ignored without --state."
+            ),
+        )
+
+    def handle(self, *fixture_labels: str, **options: Any) -> None:
+        batch_size = options.get("batch_size")
+        if batch_size is not None and (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int)
+            or batch_size < 1
+        ):
+            raise CommandError(
+                f"--batch-size must be a positive integer, got {batch_size!r}."
+            )
+        self._show_progress = options["verbosity"] >= 1 and self.stderr.isatty()
+        state = options.get("state")
+        if state is None:
+            super().handle(*fixture_labels, **options)
+            return
+        try:
+            self.load_at_state(fixture_labels, state, options)
+        except FixtureError as exc:
+            if getattr(self, "_called_from_command_line", False):
+                # A message, not a traceback (--traceback still shows it).
+                raise CommandError(str(exc)) from exc
+            raise
+
+    # --- live models: loaddata's own code, with a progress line -------------
+
+    def load_label(self, fixture_label: str) -> None:
+        if not self._show_progress:
+            super().load_label(fixture_label)
+            return
+        self._progress = Progress(self.stderr, fixture_label)
+        try:
+            super().load_label(fixture_label)
+        finally:
+            self._progress.finish()
+            self._progress = None
+
+    def save_obj(self, obj: DeserializedObject) -> bool:
+        saved = super().save_obj(obj)
+        if self._progress is not None:
+            self._progress.tick()
+        return saved
+
+    # --- historical models ------------------------------------------------------
+
+    def load_at_state(
+        self, fixture_labels: tuple[str, ...], state: str, options: dict[str, Any]
+    ) -> None:
+        using = options["database"]
+        verbosity = options["verbosity"]
+        executor = MigrationExecutor(connections[using])
+        node = resolve_state(executor.loader, state)
+        label = f"{node[0]}.{node[1]}"
+        if verbosity >= 1 and executor.migration_plan([node]):
+            self.stderr.write(
+                f"Warning: the database {using!r} is not at {label}: "
+                f"'migrate {node[0]} {node[1]}' would change its schema first. "
+                "Loading anyway.",
+                style_func=self.style.WARNING if self.stderr.isatty() else None,
+            )
+        apps = executor.loader.project_state(node, at_end=True).apps
+        check_excludes(options["exclude"], apps, label)
+        load_options = LoadOptions(
+            app_label=options["app_label"],
+            format=options["format"],
+            ignorenonexistent=options["ignore"],
+            exclude=tuple(options["exclude"]),
+            batch_size=options.get("batch_size"),
+        )
+        if verbosity >= 2:
+            self.stdout.write(f"Loading with the historical models of {label}.")
+        result = load(
+            fixture_labels, apps=apps, options=load_options, using=using, state=label
+        )
+        if verbosity >= 2:
+            for fixture in result.fixtures:
+                self.stdout.write(f"Installed fixture {fixture}.")
+        # As loaddata does, for MySQL (Django #7572).
+        if transaction.get_autocommit(using):
+            connections[using].close()
+        if verbosity >= 1:
+            read = result.objects + result.skipped
+            if result.skipped:
+                self.stdout.write(
+                    f"Installed {result.objects} object(s) (of {read}) "
+                    f"from {len(result.fixtures)} fixture(s)"
+                )
+            else:
+                self.stdout.write(
+                    f"Installed {result.objects} object(s) "
+                    f"from {len(result.fixtures)} fixture(s)"
+                )
+
+
+def check_excludes(labels: list[str], apps: Apps, state: str) -> None:
+    """Refuse --exclude labels naming nothing, as loaddata does."""
+    for label in labels:
+        if "." in label:
+            try:
+                apps.get_model(label)
+            except (LookupError, ValueError):
+                raise CommandError(f"Unknown model at {state}: {label}") from None
+        else:
+            # App labels do not change with the state; models come and go.
+            try:
+                live_apps.get_app_config(label)
+            except LookupError as exc:
+                raise CommandError(str(exc)) from None
+
+
+def resolve_state(loader: MigrationLoader, state: str) -> Node:
+    """The graph node ``state`` names: app_label.migration_name or a prefix."""
+    app_label, dot, prefix = state.partition(".")
+    if not dot or not app_label or not prefix:
+        raise CommandError(
+            f"--state takes app_label.migration_name (such as "
+            f"library.0002_load_initial_catalog); got {state!r}."
+        )
+    migrated = sorted(loader.migrated_apps)
+    if app_label not in migrated:
+        raise CommandError(
+            f"--state {state}: no app with migrations is labelled {app_label!r}."
+            + _suggest(app_label, migrated, "Apps with migrations")
+        )
+    names = sorted(name for app, name in loader.disk_migrations if app == app_label)
+    if prefix in names:
+        node = (app_label, prefix)
+    else:
+        try:
+            migration = loader.get_migration_by_prefix(app_label, prefix)
+        except AmbiguityError:
+            matches = [f"{app_label}.{n}" for n in names if n.startswith(prefix)]
+            raise CommandError(
+                f"--state {state}: more than one migration matches: "
+                f"{', '.join(matches)}. Please be more specific."
+            ) from None
+        except KeyError:
+            raise CommandError(
+                f"--state {state}: app {app_label!r} has no migration {prefix!r}."
+                + _suggest_migration(app_label, prefix, names)
+            ) from None
+        node = (app_label, migration.name)
+    if node in loader.graph.nodes:
+        return node
+    if node in loader.replacements:
+        # A squashed migration whose replaced migrations are partly applied is
+        # not in the graph; the last one it replaces ends at the same state
+        # (migrate does the same).
+        replaced: Node = loader.replacements[node].replaces[-1]
+        return replaced
+    squashes = [
+        f"{key[0]}.{key[1]}"
+        for key, migration in loader.replacements.items()
+        if node in migration.replaces
+    ]
+    raise CommandError(
+        f"--state {state}: {node[0]}.{node[1]} is not in this database's "
+        "migration graph"
+        + (f"; it is replaced by {', '.join(squashes)}." if squashes else ".")
+    )
+
+
+def _suggest(word: str, choices: list[str], heading: str) -> str:
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    if close:
+        return f" Did you mean {' or '.join(repr(c) for c in close)}?"
+    return f" {heading}: {', '.join(choices) or '(none)'}."
+
+
+def _suggest_migration(app_label: str, prefix: str, names: list[str]) -> str:
+    # The migrations with the same number first (a typo in the name part),
+    # then names that look alike, else all of them.
+    number = prefix.split("_", 1)[0]
+    close = [name for name in names if number.isdigit() and name.startswith(number)]
+    close = close or difflib.get_close_matches(prefix, names, n=3, cutoff=0.6)
+    if close:
+        return f" Did you mean {' or '.join(f'{app_label}.{c}' for c in close)}?"
+    listed = ", ".join(f"{app_label}.{name}" for name in names) or "(none)"
+    return f" Its migrations: {listed}."

@@ -1,0 +1,64 @@
+"""
+The progress line of ``loadfixture`` for long loads.
+
+It is drawn on the command's stderr, only when that stream is a terminal and
+the verbosity is 1 or more, so captured or redirected output never holds it.
+A load that finishes within the first interval draws nothing at all; a longer
+one shows ``Loading fixture 'label': N object(s)``, redrawn in place at most
+every ``INTERVAL`` seconds, and ends it with a newline.
+"""
+
+from __future__ import annotations
+
+from time import monotonic
+
+from django.core.management.base import OutputWrapper
+
+# Seconds between two redraws, and before the first one.
+INTERVAL = 0.2
+
+
+def _plain(text: str) -> str:
+    # stderr's default style on a terminal is ERROR (red); progress is not one.
+    return text
+
+
+class Progress:
+    """A count of objects for one fixture label, redrawn on a terminal."""
+
+    def __init__(self, stream: OutputWrapper, label: str) -> None:
+        self.stream = stream
+        self.label = label
+        self.count = 0
+        self.shown: int | None = None  # The count on screen, if any.
+        # Looked up on the module at call time, so tests can replace the clock.
+        self._last = _now()
+
+    def tick(self) -> None:
+        """Count one object; redraw if the interval has passed."""
+        self.count += 1
+        now = _now()
+        if now - self._last >= INTERVAL:
+            self._last = now
+            self._draw()
+
+    def finish(self) -> None:
+        """Draw the final count and end the line, if anything was drawn."""
+        if self.shown is not None:
+            if self.shown != self.count:
+                self._draw()
+            self.stream.write("", style_func=_plain)
+            self.stream.flush()
+
+    def _draw(self) -> None:
+        self.shown = self.count
+        self.stream.write(
+            f"\rLoading fixture '{self.label}': {self.count} object(s)",
+            style_func=_plain,
+            ending="",
+        )
+        self.stream.flush()
+
+
+def _now() -> float:
+    return monotonic()

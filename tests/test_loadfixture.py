@@ -1,0 +1,615 @@
+"""
+The loadfixture command: loaddata's drop-in superset.
+
+Without --state it must be indistinguishable from loaddata (output, rows,
+signals, errors, warnings); --state loads with the models of a migration
+state; --batch-size, the progress line on terminals, and the setting that
+makes ``loaddata`` itself run loadfixture.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import select
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command, get_commands, load_command_class
+from django.core.management.base import CommandError
+from django.core.management.commands import loaddata
+from django.db import connection, transaction
+from django.db.models import signals
+
+from histfixtures import UnknownModelError
+from histfixtures.management.commands import loadfixture
+from tests.utils import apps_at, migrate, snapshot
+
+# A fixture for today's models: 2 writers, 2 tags, 3 books with tags.
+LATEST_OBJECTS: list[dict[str, Any]] = [
+    {"model": "library.writer", "pk": 200, "fields": {"name": "Octavia Butler"}},
+    {"model": "library.writer", "pk": 201, "fields": {"name": "Italo Calvino"}},
+    {"model": "library.tag", "pk": 200, "fields": {"name": "lf-novel"}},
+    {"model": "library.tag", "pk": 201, "fields": {"name": "lf-stories"}},
+    {
+        "model": "library.book",
+        "pk": 200,
+        "fields": {"headline": "Kindred", "author": 200, "pages": 264, "tags": [200]},
+    },
+    {
+        "model": "library.book",
+        "pk": 201,
+        "fields": {
+            "headline": "Invisible Cities",
+            "author": 201,
+            "pages": 165,
+            "tags": [200, 201],
+        },
+    },
+    {
+        "model": "library.book",
+        "pk": 202,
+        "fields": {"headline": "Cosmicomics", "author": 201, "pages": 153},
+    },
+]
+
+AT_0001 = "library.0001_initial"
+# Auto-created many-to-many tables: (id, from_id, to_id).
+M2M_TABLES = {"library_book_tags", "shop_order_listings"}
+
+
+def write_fixture(path: Path, objects: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps(objects))
+    return path
+
+
+@pytest.fixture
+def latest_fixture(tmp_path: Path) -> Path:
+    return write_fixture(tmp_path / "lf_catalog.json", LATEST_OBJECTS)
+
+
+def run(command: str, *args: str, **options: Any) -> tuple[str, str]:
+    """call_command with captured output; returns (stdout, stderr)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    options.setdefault("stdout", stdout)
+    options.setdefault("stderr", stderr)
+    call_command(command, *args, **options)
+    return stdout.getvalue(), stderr.getvalue()
+
+
+def at_library_0001() -> None:
+    """A database held at library 0001_initial (shop unapplied)."""
+    migrate(("shop", "zero"), ("library", "0001_initial"))
+
+
+def historical_rows() -> dict[str, list[Any]]:
+    """The library tables at 0001_initial, through that state's models."""
+    apps = apps_at(("library", "0001_initial"))
+    return {
+        name: sorted(
+            apps.get_model("library", name).objects.values_list(*fields),
+        )
+        for name, fields in (
+            ("Author", ("pk", "name")),
+            ("Publisher", ("pk", "name")),
+            ("Book", ("pk", "title", "author_id", "publisher_id")),
+        )
+    }
+
+
+# --- --state ------------------------------------------------------------------
+
+
+def test_state_loads_with_the_models_of_a_database_held_at_that_state(
+    migrations_restored: None,
+) -> None:
+    at_library_0001()
+
+    stdout, stderr = run("loadfixture", "library_initial", state=AT_0001)
+
+    assert stdout == "Installed 10 object(s) from 1 fixture(s)\n"
+    assert stderr == ""
+    rows = historical_rows()
+    assert [name for _, name in rows["Author"]] == [
+        "Ursula K. Le Guin",
+        "Terry Pratchett",
+        "Chinua Achebe",
+    ]
+    assert len(rows["Publisher"]) == 2
+    assert rows["Book"][0] == (1, "A Wizard of Earthsea", 1, 1)
+    assert rows["Book"][4] == (5, "Things Fall Apart", 3, None)
+
+
+def test_state_accepts_a_unique_prefix_as_migrate_does(
+    migrations_restored: None,
+) -> None:
+    at_library_0001()
+
+    stdout, _ = run("loadfixture", "library_initial", state="library.0001")
+
+    assert stdout == "Installed 10 object(s) from 1 fixture(s)\n"
+    assert len(historical_rows()["Book"]) == 5
+
+
+def test_state_summary_counts_excluded_objects_as_loaddata_does(
+    migrations_restored: None, tmp_path: Path
+) -> None:
+    at_library_0001()
+    fixture = write_fixture(
+        tmp_path / "lf_at_0001.json",
+        [
+            {"model": "library.author", "pk": 10, "fields": {"name": "Tove Jansson"}},
+            {"model": "library.publisher", "pk": 10, "fields": {"name": "Schildts"}},
+        ],
+    )
+
+    stdout, _ = run(
+        "loadfixture", str(fixture), state=AT_0001, exclude=["library.Publisher"]
+    )
+
+    assert stdout == "Installed 1 object(s) (of 2) from 1 fixture(s)\n"
+    assert historical_rows()["Author"] == [(10, "Tove Jansson")]
+    assert historical_rows()["Publisher"] == []
+
+
+def test_state_refuses_an_exclude_naming_no_model_of_that_state(
+    migrations_restored: None,
+) -> None:
+    at_library_0001()
+
+    with pytest.raises(CommandError, match=r"Unknown model at library\.0001_initial"):
+        run("loadfixture", "library_initial", state=AT_0001, exclude=["library.Tag"])
+
+
+def test_state_fixture_error_names_the_state(migrations_restored: None) -> None:
+    at_library_0001()
+    before = snapshot()
+
+    # library_tags.yaml holds Tags, a model created by library 0006.
+    with pytest.raises(UnknownModelError) as caught:
+        run("loadfixture", "library_tags", state=AT_0001)
+
+    assert caught.value.state == AT_0001
+    assert caught.value.model == "library.tag"
+    assert caught.value.fixture is not None
+    assert caught.value.fixture.endswith("library_tags.yaml")
+    assert snapshot() == before
+
+
+def test_state_fixture_error_on_the_command_line_is_a_message_not_a_traceback(
+    migrations_restored: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at_library_0001()
+    command = loadfixture.Command()
+
+    with pytest.raises(SystemExit) as exited:
+        command.run_from_argv(
+            [
+                *("manage.py", "loadfixture", "library_tags"),
+                *("--state", AT_0001, "--skip-checks"),
+            ]
+        )
+
+    assert exited.value.code == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("CommandError: Model 'library.tag' does not exist")
+    assert "migration state: library.0001_initial" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_state_warns_when_the_database_is_not_at_that_state(
+    migrations_restored: None,
+) -> None:
+    at_library_0001()
+
+    # 0002 only loads data: its models are those of 0001, so the load works.
+    stdout, stderr = run(
+        "loadfixture", "library_initial", state="library.0002_load_initial_catalog"
+    )
+
+    assert stdout == "Installed 10 object(s) from 1 fixture(s)\n"
+    assert stderr.startswith(
+        "Warning: the database 'default' is not at library.0002_load_initial_catalog"
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (
+            "libary.0001_initial",
+            r"no app with migrations is labelled 'libary'\. Did you mean 'library'\?",
+        ),
+        (
+            "sohp.0001_initial",
+            r"no app with migrations is labelled 'sohp'\. Did you mean 'shop'\?",
+        ),
+        (
+            "library.0002_laod_initial_catalog",
+            r"app 'library' has no migration '0002_laod_initial_catalog'\. "
+            r"Did you mean library\.0002_load_initial_catalog\?",
+        ),
+        (
+            "library.initail",
+            r"has no migration 'initail'\. Did you mean library\.0001_initial\?",
+        ),
+        (
+            "library.0099",
+            r"has no migration '0099'\. Its migrations: library\.0001_initial, "
+            r"library\.0002_load_initial_catalog, .*, library\.0011_writer_slug\.",
+        ),
+        (
+            "library.00",
+            r"more than one migration matches: library\.0001_initial, .*"
+            r"library\.0011_writer_slug\. Please be more specific\.",
+        ),
+        ("library", r"--state takes app_label\.migration_name"),
+    ],
+)
+def test_unknown_state_is_a_command_error_with_suggestions(
+    db: None, state: str, message: str
+) -> None:
+    before = snapshot()
+
+    with pytest.raises(CommandError, match=message):
+        run("loadfixture", "library_initial", state=state)
+
+    assert snapshot() == before
+
+
+# --- --batch-size -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0, -3, True, "5", 2.5])
+def test_batch_size_must_be_a_positive_integer(db: None, value: object) -> None:
+    with pytest.raises(CommandError, match="--batch-size must be a positive integer"):
+        run("loadfixture", "library_initial", batch_size=value)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_batch_size_argument_is_parsed_as_a_positive_integer(
+    db: None, value: str
+) -> None:
+    with pytest.raises(
+        CommandError, match=r"argument --batch-size: must be a positive integer"
+    ):
+        run("loadfixture", "library_initial", f"--batch-size={value}")
+
+
+def recorded(statements: list[str]) -> Callable[..., Any]:
+    """A database execute wrapper that notes each statement's SQL."""
+
+    def wrapper(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, *args)
+
+    return wrapper
+
+
+def test_batch_size_changes_queries_not_results_at_a_state(
+    migrations_restored: None,
+) -> None:
+    at_library_0001()
+    outcomes = []
+    for batch_size in (1, None):
+        statements: list[str] = []
+        with connection.execute_wrapper(recorded(statements)):
+            stdout, _ = run(
+                "loadfixture", "library_initial", state=AT_0001, batch_size=batch_size
+            )
+        outcomes.append((stdout, historical_rows(), len(statements)))
+        apps = apps_at(("library", "0001_initial"))
+        for name in ("Book", "Author", "Publisher"):
+            apps.get_model("library", name).objects.all().delete()
+
+    (one_out, one_rows, one_queries), (default_out, default_rows, default_queries) = (
+        outcomes
+    )
+    assert one_out == default_out == "Installed 10 object(s) from 1 fixture(s)\n"
+    assert one_rows == default_rows
+    # Ten batches of one object instead of one batch per model.
+    assert one_queries > default_queries
+
+
+def test_batch_size_is_accepted_with_live_models(
+    db: None, latest_fixture: Path
+) -> None:
+    stdout, _ = run("loadfixture", str(latest_fixture), batch_size=2)
+
+    assert stdout == "Installed 7 object(s) from 1 fixture(s)\n"
+
+
+# --- without --state: exactly loaddata ------------------------------------------
+
+
+@contextmanager
+def recorded_signals() -> Iterator[list[tuple[Any, ...]]]:
+    events: list[tuple[Any, ...]] = []
+
+    def on_save(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> None:
+        events.append((kwargs["signal"] is signals.pre_save, sender, instance.pk, raw))
+
+    def on_m2m(sender: Any, instance: Any, action: str, **kwargs: Any) -> None:
+        events.append(("m2m", sender, instance.pk, action, kwargs.get("pk_set")))
+
+    signals.pre_save.connect(on_save, weak=False)
+    signals.post_save.connect(on_save, weak=False)
+    signals.m2m_changed.connect(on_m2m, weak=False)
+    try:
+        yield events
+    finally:
+        signals.pre_save.disconnect(on_save)
+        signals.post_save.disconnect(on_save)
+        signals.m2m_changed.disconnect(on_m2m)
+
+
+def comparable_rows() -> dict[str, list[tuple[Any, ...]]]:
+    """snapshot(), without the ids of many-to-many link rows.
+
+    Link rows get ids from a sequence, which a rolled-back transaction does
+    not rewind on PostgreSQL: the same load twice gives other ids.
+    """
+    return {
+        table: sorted(row[1:] for row in rows) if table in M2M_TABLES else rows
+        for table, rows in snapshot().items()
+    }
+
+
+def outcome(command: str, *labels: str, **options: Any) -> dict[str, Any]:
+    """Everything observable of one run, rolled back afterwards."""
+    result: dict[str, Any] = {}
+    with transaction.atomic(), recorded_signals() as events:
+        try:
+            result["stdout"], result["stderr"] = run(command, *labels, **options)
+        except Exception as exc:
+            result["error"] = (type(exc), str(exc))
+        result["rows"] = comparable_rows()
+        transaction.set_rollback(True)
+    result["signals"] = events
+    return result
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"verbosity": 0},
+        {"verbosity": 2},
+        {"verbosity": 3},
+        {"exclude": ["library.book"]},
+        {"exclude": ["library"]},
+        {"ignore": True},
+    ],
+    ids=repr,
+)
+def test_without_state_output_rows_and_signals_equal_loaddata(
+    db: None, latest_fixture: Path, options: dict[str, Any]
+) -> None:
+    expected = outcome("loaddata", str(latest_fixture), **options)
+
+    actual = outcome("loadfixture", str(latest_fixture), **options)
+
+    assert actual == expected
+    assert "error" not in actual
+
+
+def test_without_state_signals_are_sent_raw(db: None, latest_fixture: Path) -> None:
+    result = outcome("loadfixture", str(latest_fixture))
+
+    saves = [event for event in result["signals"] if event[0] != "m2m"]
+    assert len(saves) == 2 * len(LATEST_OBJECTS)
+    assert all(raw is True for *_, raw in saves)
+    assert result["stdout"] == "Installed 7 object(s) from 1 fixture(s)\n"
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [("no_such_fixture",), ("lf_catalog.unknownformat",), ("-",)],
+    ids=repr,
+)
+def test_without_state_errors_equal_loaddata(db: None, labels: tuple[str, ...]) -> None:
+    expected = outcome("loaddata", *labels)
+
+    actual = outcome("loadfixture", *labels)
+
+    assert "error" in expected
+    assert actual == expected
+
+
+def test_without_state_empty_fixture_warns_as_loaddata_does(
+    db: None, tmp_path: Path
+) -> None:
+    empty = write_fixture(tmp_path / "lf_empty.json", [])
+    outputs = []
+    for command in ("loaddata", "loadfixture"):
+        with pytest.warns(RuntimeWarning, match="No fixture data found for 'lf_empty'"):
+            outputs.append(run(command, str(empty)))
+
+    assert outputs[0] == outputs[1] == ("Installed 0 object(s) from 1 fixture(s)\n", "")
+
+
+def test_without_state_stdin_with_format_equals_loaddata(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = []
+    for command in ("loaddata", "loadfixture"):
+        monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(LATEST_OBJECTS)))
+        results.append(outcome(command, "-", format="json"))
+
+    assert results[0] == results[1]
+    assert results[1]["stdout"] == "Installed 7 object(s) from 1 fixture(s)\n"
+
+
+def test_help_lists_every_loaddata_option_and_the_new_ones() -> None:
+    def options_of(command: Any) -> set[str]:
+        parser = command.create_parser("manage.py", "x")
+        return {opt for action in parser._actions for opt in action.option_strings}
+
+    ours = options_of(loadfixture.Command())
+    theirs = options_of(loaddata.Command())
+
+    assert ours - theirs == {"--state", "--batch-size"}
+    assert theirs <= ours
+
+
+# --- the progress line --------------------------------------------------------
+
+
+class FakeClock:
+    """A monotonic clock that advances ``step`` seconds on every reading."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 1000.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@contextmanager
+def terminal() -> Iterator[tuple[TextIO, Callable[[], str]]]:
+    """A pseudo-terminal: a stream to write to, and a reader of what arrived."""
+    master, slave = pty.openpty()
+    stream = os.fdopen(slave, "w")
+    received: list[bytes] = []
+
+    def read() -> str:
+        stream.flush()
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the other end is closed and drained.
+                break
+            if not data:
+                break
+            received.append(data)
+        # The terminal turns "\n" into "\r\n".
+        return b"".join(received).decode().replace("\r\n", "\n")
+
+    try:
+        yield stream, read
+    finally:
+        stream.close()
+        os.close(master)
+
+
+def test_progress_line_is_drawn_on_a_terminal_for_a_long_load(
+    db: None, latest_fixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    stdout = io.StringIO()
+
+    with terminal() as (stream, read):
+        call_command("loadfixture", str(latest_fixture), stdout=stdout, stderr=stream)
+        shown = read()
+
+    label = str(latest_fixture)
+    assert shown.startswith(f"\rLoading fixture '{label}': 1 object(s)")
+    assert shown.endswith(f"\rLoading fixture '{label}': 7 object(s)\n")
+    assert stdout.getvalue() == "Installed 7 object(s) from 1 fixture(s)\n"
+
+
+def test_progress_line_is_redrawn_at_most_every_interval(
+    db: None, latest_fixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each reading advances 0.125 s: an update is due every second object.
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=0.125))
+
+    with terminal() as (stream, read):
+        call_command(
+            "loadfixture", str(latest_fixture), stdout=io.StringIO(), stderr=stream
+        )
+        shown = read()
+
+    counts = [line.rsplit(": ", 1)[1] for line in shown.strip().split("\r")]
+    assert counts == ["2 object(s)", "4 object(s)", "6 object(s)", "7 object(s)"]
+
+
+def test_progress_line_is_not_drawn_at_verbosity_0(
+    db: None, latest_fixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+
+    with terminal() as (stream, read):
+        call_command("loadfixture", str(latest_fixture), verbosity=0, stderr=stream)
+        shown = read()
+
+    assert shown == ""
+
+
+def test_progress_line_is_not_drawn_for_a_short_load(
+    db: None, latest_fixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=0.0))
+
+    with terminal() as (stream, read):
+        call_command(
+            "loadfixture", str(latest_fixture), stdout=io.StringIO(), stderr=stream
+        )
+        shown = read()
+
+    assert shown == ""
+
+
+def test_progress_line_never_reaches_captured_output(
+    db: None, latest_fixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+
+    stdout, stderr = run("loadfixture", str(latest_fixture), verbosity=3)
+
+    assert stderr == ""
+    assert "Loading fixture" not in stdout
+    assert stdout.endswith("Installed 7 object(s) from 1 fixture(s)\n")
+
+
+# --- HISTFIXTURES["LOADDATA"] ------------------------------------------------------
+
+
+def test_loaddata_is_djangos_own_command_by_default(db: None) -> None:
+    assert get_commands()["loaddata"] == "histfixtures"
+
+    command = load_command_class("histfixtures", "loaddata")
+
+    assert type(command) is loaddata.Command
+    assert command.create_parser("manage.py", "loaddata").format_help() == (
+        loaddata.Command().create_parser("manage.py", "loaddata").format_help()
+    )
+    with pytest.raises(TypeError, match=r"Unknown option.*state"):
+        call_command("loaddata", "library_initial", state=AT_0001)
+
+
+def test_loaddata_setting_django_keeps_djangos_command(db: None, settings: Any) -> None:
+    settings.HISTFIXTURES = {"LOADDATA": "django"}
+
+    command = load_command_class("histfixtures", "loaddata")
+
+    assert type(command) is loaddata.Command
+
+
+def test_loaddata_setting_histfixtures_makes_loaddata_run_loadfixture(
+    migrations_restored: None, settings: Any
+) -> None:
+    settings.HISTFIXTURES = {"LOADDATA": "histfixtures"}
+
+    assert type(load_command_class("histfixtures", "loaddata")) is (loadfixture.Command)
+    at_library_0001()
+
+    stdout, _ = run("loaddata", "library_initial", state=AT_0001)
+
+    assert stdout == "Installed 10 object(s) from 1 fixture(s)\n"
+    assert len(historical_rows()["Book"]) == 5
+
+
+def test_loaddata_setting_rejects_unknown_values(db: None, settings: Any) -> None:
+    settings.HISTFIXTURES = {"LOADDATA": "loadfixture"}
+
+    with pytest.raises(ImproperlyConfigured, match=r'HISTFIXTURES\["LOADDATA"\]'):
+        call_command("loaddata", "library_initial")
