@@ -10,7 +10,7 @@ references, checks every foreign key, and resets sequences, as loaddata's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from typing import Any
 
@@ -44,8 +44,14 @@ def load(
     using: str,
     state: str,
     own_app: str | None = None,
+    on_object: Callable[[str], None] | None = None,
 ) -> LoadResult:
-    """Load the fixtures named by ``labels`` with the models of ``apps``."""
+    """
+    Load the fixtures named by ``labels`` with the models of ``apps``.
+
+    ``on_object``, if given, is called with the fixture file's name after
+    each object read (the loadfixture command draws its progress line).
+    """
     if not labels:
         raise ValueError("Name at least one fixture to load.")
     try:
@@ -58,7 +64,7 @@ def load(
         )
         connection = connections[using]
         with transaction.atomic(using=using), connection.constraint_checks_disabled():
-            run = _LoadRun(apps, options, using, state)
+            run = _LoadRun(apps, options, using, state, on_object)
             for fixture in fixtures:
                 run.load_file(fixture)
             run.finish(fixtures)
@@ -71,13 +77,21 @@ def load(
 class _LoadRun:
     """The state of one load: the writer, the result, deferred references."""
 
-    def __init__(self, apps: Apps, options: LoadOptions, using: str, state: str):
+    def __init__(
+        self,
+        apps: Apps,
+        options: LoadOptions,
+        using: str,
+        state: str,
+        on_object: Callable[[str], None] | None = None,
+    ):
         self.apps = apps
         self.options = options
         self.using = using
         self.writer = RowWriter(using, options.on_conflict, options.batch_size)
         self.result = LoadResult(state=state)
         self.deferred: list[Pending] = []
+        self.on_object = on_object
         self._wanted: dict[ModelClass, bool] = {}
         self.natural_keys = NaturalKeyResolver(
             apps, using, options.natural_keys, flush=self.writer.flush
@@ -96,6 +110,8 @@ class _LoadRun:
                     natural_keys=self.natural_keys,
                 ):
                     read += 1
+                    if self.on_object is not None:
+                        self.on_object(str(fixture))
                     location = Location(str(fixture), index)
                     self.add(Pending(obj, location, obj.object.pk))
             if not read and not self.options.ignorenonexistent:

@@ -27,6 +27,7 @@ from django.core.management.commands import loaddata
 from django.db import connection, transaction
 from django.db.models import signals
 
+import library
 from histfixtures import UnknownModelError
 from histfixtures.management.commands import loadfixture
 from tests.utils import apps_at, migrate, snapshot
@@ -514,6 +515,29 @@ def test_progress_line_is_drawn_on_a_terminal_for_a_long_load(
     assert shown.startswith(f"\rLoading fixture '{label}': 1 object(s)")
     assert shown.endswith(f"\rLoading fixture '{label}': 7 object(s)\n")
     assert stdout.getvalue() == "Installed 7 object(s) from 1 fixture(s)\n"
+
+
+def test_progress_line_is_drawn_for_a_load_at_a_state(
+    migrations_restored: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at_library_0001()
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    stdout = io.StringIO()
+
+    with terminal() as (stream, read):
+        call_command(
+            "loadfixture",
+            "library_initial",
+            state=AT_0001,
+            stdout=stdout,
+            stderr=stream,
+        )
+        shown = read()
+
+    path = str(Path(library.__file__).parent / "fixtures" / "library_initial.json")
+    assert shown.startswith(f"\rLoading fixture '{path}': 1 object(s)")
+    assert shown.endswith(f"\rLoading fixture '{path}': 10 object(s)\n")
+    assert stdout.getvalue() == "Installed 10 object(s) from 1 fixture(s)\n"
 
 
 def test_progress_line_is_redrawn_at_most_every_interval(

@@ -145,9 +145,28 @@ class Command(loaddata.Command):
         )
         if verbosity >= 2:
             self.stdout.write(f"Loading with the historical models of {label}.")
-        result = load(
-            fixture_labels, apps=apps, options=load_options, using=using, state=label
-        )
+        # The progress line of the fixture file being read, if any.
+        current: list[Progress] = []
+
+        def tick(fixture: str) -> None:
+            if not current or current[0].label != fixture:
+                if current:
+                    current.pop().finish()
+                current.append(Progress(self.stderr, fixture))
+            current[0].tick()
+
+        try:
+            result = load(
+                fixture_labels,
+                apps=apps,
+                options=load_options,
+                using=using,
+                state=label,
+                on_object=tick if self._show_progress else None,
+            )
+        finally:
+            if current:
+                current.pop().finish()
         if verbosity >= 2:
             for fixture in result.fixtures:
                 self.stdout.write(f"Installed fixture {fixture}.")
