@@ -52,10 +52,11 @@ def latest_state() -> ProjectState:
 
 
 def project_tables() -> list[str]:
+    """Tables of library and shop (members does not depend on them)."""
     return [
         table
         for table in connection.introspection.table_names()
-        if table.startswith(tuple(f"{app}_" for app in PROJECT_APPS))
+        if table.startswith(("library_", "shop_"))
     ]
 
 
@@ -109,7 +110,8 @@ def test_migrate_both_apps_to_zero_after_full_migrate_unloads_everything() -> No
     assert rows(latest) > 0
 
     migrate(("shop", "zero"))
-    assert snapshot() == {
+    after = snapshot()
+    assert {t: r for t, r in after.items() if not t.startswith("members_")} == {
         table: table_rows
         for table, table_rows in latest.items()
         if table.startswith("library_")
