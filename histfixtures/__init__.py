@@ -21,6 +21,7 @@ from histfixtures.exceptions import (
     UnknownFieldError,
     UnknownModelError,
 )
+from histfixtures.migration_state import MigrationState
 from histfixtures.operations import LoadFixture
 from histfixtures.results import LoadResult
 from histfixtures.runpython import load_fixture, loader, unload_fixture, unloader
@@ -35,6 +36,7 @@ __all__ = [
     "LoadFixture",
     "LoadResult",
     "MalformedFixtureError",
+    "MigrationState",
     "MissingRelatedObjectError",
     "NaturalKeyError",
     "ObjectExistsError",
