@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core.checks import register
 
 
 class HistfixturesConfig(AppConfig):
     name = "histfixtures"
     verbose_name = "histfixtures"
+
+    def ready(self) -> None:
+        from histfixtures.checks import TAG, check_load_fixtures
+
+        register(check_load_fixtures, TAG)

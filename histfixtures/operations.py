@@ -43,6 +43,7 @@ class LoadFixture(Operation):
         reverse: bool = True,
         elidable: bool = False,
         hints: dict[str, Any] | None = None,
+        sha256: str | dict[str, str] | None = None,
         **options: Any,
     ) -> None:
         if "labels" in options:
@@ -59,6 +60,7 @@ class LoadFixture(Operation):
         self.reverse = bool(reverse)
         self.elidable = elidable  # type: ignore[misc]
         self.hints = hints or {}
+        self.sha256 = _check_sha256(sha256, self.labels)
 
     # The migration writer writes only the arguments it finds as
     # positional-or-keyword parameters of __init__ (through inspect), so
@@ -74,6 +76,7 @@ class LoadFixture(Operation):
                 "reverse",
                 "elidable",
                 "hints",
+                "sha256",
             )
             if not name.startswith("_")
         ]
@@ -88,6 +91,8 @@ class LoadFixture(Operation):
             kwargs["elidable"] = True
         if self.hints:
             kwargs["hints"] = self.hints
+        if self.sha256 is not None:
+            kwargs["sha256"] = self.sha256
         return (self.__class__.__qualname__, [], kwargs)
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
@@ -142,6 +147,12 @@ class LoadFixture(Operation):
         noun = "fixture" if len(self.labels) == 1 else "fixtures"
         return f"Load {noun} {', '.join(self.labels)}"
 
+    def pinned_digests(self) -> dict[str, str]:
+        """The SHA-256 pinned for each label (the sha256 argument), by label."""
+        if isinstance(self.sha256, str):
+            return {self.labels[0]: self.sha256}
+        return dict(self.sha256 or {})
+
     @property
     def migration_name_fragment(self) -> str:
         names = [_name_of(label) for label in self.labels]
@@ -152,3 +163,32 @@ def _name_of(label: str) -> str:
     """'fixtures/books.json.gz' -> 'books'."""
     base = os.path.basename(label).split(".")[0]
     return re.sub(r"\W+", "_", base).strip("_").lower() or "fixture"
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_sha256(
+    sha256: str | dict[str, str] | None, labels: tuple[str, ...]
+) -> str | dict[str, str] | None:
+    """Validate the content pin: one digest, or a digest per label."""
+    if sha256 is None:
+        return None
+    if isinstance(sha256, str):
+        if len(labels) != 1:
+            raise ValueError(
+                "With several fixtures, sha256 maps each label to its digest."
+            )
+        digests = {labels[0]: sha256}
+    elif isinstance(sha256, dict):
+        digests = dict(sha256)
+    else:
+        raise ValueError(f"sha256 must be a hex digest or a dict; got {sha256!r}.")
+    for label, digest in digests.items():
+        if label not in labels:
+            raise ValueError(f"sha256 pins {label!r}, which is not a label here.")
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise ValueError(
+                f"sha256[{label!r}] must be 64 lowercase hex digits; got {digest!r}."
+            )
+    return sha256

@@ -1,0 +1,228 @@
+"""
+System checks for the ``LoadFixture`` operations of the migration graph.
+
+Registered with the tag ``histfixtures``; they run in every ``manage.py
+check`` (and before ``migrate`` and ``runserver``) and never open a
+database connection: the graph comes from the migration files, each
+operation's state from replaying them, the fixtures from disk.
+
+- ``histfixtures.E001``: the fixture cannot be found (or is ambiguous).
+- ``histfixtures.E002``: the fixture cannot be parsed.
+- ``histfixtures.E003``: it names a model that does not exist at that state.
+- ``histfixtures.E004``: it names a field that does not exist at that state.
+- ``histfixtures.E005``: it refers to objects by a natural key that cannot
+  be resolved at that state.
+- ``histfixtures.E006``: its content no longer matches the operation's pin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps.config import AppConfig
+from django.core.checks import CheckMessage, Error
+from django.db import DEFAULT_DB_ALIAS
+from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.migration import Migration
+from django.db.migrations.state import ProjectState
+
+from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
+from histfixtures.exceptions import (
+    AmbiguousFixtureError,
+    FixtureError,
+    FixtureNotFoundError,
+)
+from histfixtures.history import model_history
+from histfixtures.operations import LoadFixture
+from histfixtures.validation import (
+    RAW_FORMATS,
+    Problem,
+    find_problems,
+    fixture_digest,
+    read_raw_objects,
+)
+
+TAG = "histfixtures"
+
+_NEW_MIGRATION = (
+    "If the fixture was re-dumped for newer models, restore the version written "
+    "for this migration (e.g. from version control) and load the new one in a "
+    "new migration: manage.py makefixturemigration {app_label} {label}"
+)
+
+
+def check_load_fixtures(
+    app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check every LoadFixture of the migration graph (of ``app_configs``)."""
+    try:
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+    except (BadMigrationError, NodeNotFoundError):
+        return []  # Django's own commands report a broken graph.
+    wanted = None if app_configs is None else {c.label for c in app_configs}
+    messages: list[CheckMessage] = []
+    for node in sorted(loader.graph.nodes):
+        if wanted is not None and node[0] not in wanted:
+            continue
+        migration = loader.graph.nodes[node]
+        for position, operation in enumerate(migration.operations):
+            if isinstance(operation, LoadFixture):
+                check = _OperationCheck(loader, migration, position, operation)
+                messages += check.run()
+    return messages
+
+
+class _OperationCheck:
+    """The checks of one LoadFixture operation, fixture by fixture."""
+
+    def __init__(
+        self,
+        loader: MigrationLoader,
+        migration: Migration,
+        position: int,
+        operation: LoadFixture,
+    ) -> None:
+        self.loader = loader
+        self.migration = migration
+        self.position = position
+        self.operation = operation
+        self._state: ProjectState | None = None
+        self.name = f"{migration.app_label}.{migration.name}"
+
+    @property
+    def state(self) -> ProjectState:
+        """The project state just before this operation."""
+        if self._state is None:
+            node = (self.migration.app_label, self.migration.name)
+            state = self.loader.project_state(node, at_end=False)
+            for operation in self.migration.operations[: self.position]:
+                operation.state_forwards(self.migration.app_label, state)
+            self._state = state
+        return self._state
+
+    def run(self) -> list[CheckMessage]:
+        pins = self.operation.pinned_digests()
+        messages: list[CheckMessage] = []
+        for label in self.operation.labels:
+            if label == STDIN:
+                continue
+            try:
+                fixture = self.find(label)
+                if label in pins:
+                    messages += self.check_pin(label, fixture, pins[label])
+                messages += self.check_content(label, fixture)
+            except FixtureError as exc:
+                messages.append(self.error(exc, label))
+        return messages
+
+    def find(self, label: str) -> FixtureFile:
+        options = self.operation.options
+        (fixture,) = find_fixture_files(
+            [label],
+            using=options.database or DEFAULT_DB_ALIAS,
+            app_label=options.app_label,
+            format=options.format,
+            own_app=self.migration.app_label,
+        )
+        return fixture
+
+    def error(self, exc: FixtureError, label: str) -> CheckMessage:
+        """E001 (not found) or E002 (does not parse) from a FixtureError."""
+        if isinstance(exc, FixtureNotFoundError | AmbiguousFixtureError):
+            return Error(
+                f"LoadFixture in {self.name} cannot find the fixture {label!r}: "
+                f"{exc.message}",
+                hint=(exc.hint + " " if exc.hint else "")
+                + "Restore the file, or correct the label in the migration.",
+                obj=self.migration,
+                id="histfixtures.E001",
+            )
+        where = "" if exc.index is None else f" (object at index {exc.index})"
+        return Error(
+            f"The fixture {exc.fixture or label}, loaded by {self.name}, cannot "
+            f"be parsed{where}: {exc.message}",
+            hint=f"Fix the file: manage.py loaddata {label} would fail the same way.",
+            obj=self.migration,
+            id="histfixtures.E002",
+        )
+
+    def check_pin(self, label: str, fixture: FixtureFile, pin: str) -> list[Error]:
+        digest = fixture_digest(fixture)
+        if digest == pin:
+            return []
+        return [
+            Error(
+                f"The fixture {fixture}, loaded by {self.name}, has changed since "
+                "the migration was written: its SHA-256 no longer matches the "
+                "pin of LoadFixture. "
+                "Databases that already ran this migration will never see the "
+                "change.",
+                hint="Restore the file as shipped (e.g. from version control) and "
+                "load the changes from a new fixture in a new migration: "
+                f"manage.py makefixturemigration {self.migration.app_label} "
+                f"NEW_FIXTURE. If no database has run this migration yet, pin the "
+                f"new content instead: sha256={digest!r}.",
+                obj=self.migration,
+                id="histfixtures.E006",
+            )
+        ]
+
+    def check_content(self, label: str, fixture: FixtureFile) -> list[Error]:
+        if fixture.format not in RAW_FORMATS:
+            return []  # A custom format: only Django's deserializer knows it.
+        problems = find_problems(
+            read_raw_objects(fixture),
+            self.state,
+            self.operation.options,
+            render=self.render,
+        )
+        return [self.problem_error(label, fixture, problem) for problem in problems]
+
+    def render(self) -> Any:
+        return self.state.apps
+
+    def problem_error(
+        self, label: str, fixture: FixtureFile, problem: Problem
+    ) -> Error:
+        objects = "an object" if problem.count == 1 else f"{problem.count} objects"
+        where = f"{objects} (first at index {problem.index}, pk={problem.pk!r})"
+        new_migration = _NEW_MIGRATION.format(
+            app_label=self.migration.app_label, label=label
+        )
+        if problem.kind == "model":
+            return Error(
+                f"The fixture {fixture}, loaded by {self.name}, names the model "
+                f"{problem.model!r}, which does not exist at that migration's "
+                f"state: {where}.",
+                hint=f"{_model_history(problem.model)}{new_migration}.",
+                obj=self.migration,
+                id="histfixtures.E003",
+            )
+        if problem.kind == "field":
+            return Error(
+                f"The fixture {fixture}, loaded by {self.name}, names the field "
+                f"{problem.field!r} of {problem.model}, which it does not have at "
+                f"that migration's state: {where}.",
+                hint=f"Its fields here are: {problem.hint}. {new_migration}.",
+                obj=self.migration,
+                id="histfixtures.E004",
+            )
+        return Error(
+            f"The fixture {fixture}, loaded by {self.name}, refers to "
+            f"{problem.hint} objects by natural key in {problem.model}."
+            f"{problem.field}, but {problem.message}: {where}.",
+            hint="Declare the key fields with LoadFixture(..., natural_keys="
+            f'{{"{problem.hint}": ["field", ...]}}) or in '
+            'settings.HISTFIXTURES["NATURAL_KEYS"], or dump the fixture with '
+            "primary keys (manage.py dumpfixture without --natural-foreign).",
+            obj=self.migration,
+            id="histfixtures.E005",
+        )
+
+
+def _model_history(label: str) -> str:
+    app_label, _, model_name = label.partition(".")
+    events = model_history(app_label, model_name.lower())
+    return f"{label}: {'; '.join(events)}. " if events else ""

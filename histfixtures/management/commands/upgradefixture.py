@@ -1,0 +1,360 @@
+"""
+``manage.py upgradefixture FIXTURE``: bring a fixture to a later migration state.
+
+The fixture travels the way production data would: on a scratch database
+(in-memory SQLite unless ``--database`` names a server to create it on) the
+project is migrated to the state the fixture records (or ``--from``), the
+fixture is loaded with the historical models of that state, the remaining
+migrations run (data migrations included) up to the latest state (or
+``--to``), and every model of the fixture's apps is dumped again, stamped
+with the new state. The project's databases are never touched.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import uuid
+from collections.abc import Sequence
+from contextlib import closing, suppress
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.state import ProjectState
+
+from histfixtures.changes import Changes, compare, model_renames
+from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
+from histfixtures.exceptions import FixtureError
+from histfixtures.loading import load
+from histfixtures.options import LoadOptions
+from histfixtures.scratch import MigrationFailed, Node, migrate, scratch_database
+from histfixtures.stamps import Stamp, describe, read_fixture_stamp
+from histfixtures.types import RawObject
+from histfixtures.validation import RAW_FORMATS, read_raw_objects
+
+_NODE = re.compile(r"^(\w+)\.(\w+)$")
+# Output extensions dumpdata compresses, and loaddata's names for them.
+_COMPRESSIONS = {".gz": "gz", ".bz2": "bz2", ".xz": "xz", ".lzma": "lzma"}
+
+
+class Command(BaseCommand):
+    help = (
+        "Upgrade a fixture recorded at an old migration state: migrate a scratch "
+        "database to that state, load the fixture, apply the later migrations "
+        "and dump the result, reporting what changed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("fixture", help="Path (or label) of the fixture.")
+        parser.add_argument(
+            "--from",
+            dest="from_nodes",
+            action="append",
+            default=[],
+            metavar="APP_LABEL.MIGRATION",
+            help="The state the fixture was dumped at, for a fixture that does "
+            "not record it (repeat for several apps). Overrides the record.",
+        )
+        parser.add_argument(
+            "--to",
+            dest="to_nodes",
+            action="append",
+            default=[],
+            metavar="APP_LABEL.MIGRATION",
+            help="Upgrade to this migration instead of the latest (repeatable).",
+        )
+        parser.add_argument(
+            "-o",
+            "--output",
+            help="Where to write the upgraded fixture (default: replace FIXTURE). "
+            "Its extension chooses the compression, as for dumpdata.",
+        )
+        parser.add_argument(
+            "--database",
+            help="Create the scratch database on this database's server "
+            "(a new database, dropped afterwards) instead of in-memory SQLite.",
+        )
+        parser.add_argument(
+            "--indent",
+            type=int,
+            help="Indentation of the output (default: as in FIXTURE).",
+        )
+        parser.add_argument(
+            "--natural-foreign",
+            action="store_true",
+            dest="use_natural_foreign_keys",
+            help="Write foreign keys as natural keys (latest state only).",
+        )
+        parser.add_argument(
+            "--natural-primary",
+            action="store_true",
+            dest="use_natural_primary_keys",
+            help="Leave out primary keys that natural keys replace (latest "
+            "state only).",
+        )
+
+    def handle(self, fixture: str, **options: Any) -> None:
+        self.verbosity = options["verbosity"]
+        if options["database"] and options["database"] not in connections.settings:
+            raise CommandError(f"Unknown database alias {options['database']!r}.")
+        source_file = self.find(fixture)
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        source = self.source_state(source_file, options["from_nodes"], loader)
+        targets = self.targets(loader, source, options["to_nodes"])
+        output = options["output"] or source_file.path
+        if os.path.splitext(output)[1] == ".zip":
+            raise CommandError("Zip files cannot be written; choose -o FILE.json.")
+        before = _read(source_file)
+        temporary = _temporary_path(output)
+        try:
+            applied = self.upgrade(source_file, source, targets, temporary, options)
+            after = _read(_fixture_at(temporary, source_file.format))
+            new_stamp = read_fixture_stamp(_fixture_at(temporary, source_file.format))
+            os.replace(temporary, output)
+        finally:
+            with suppress(FileNotFoundError):
+                os.remove(temporary)
+        renames = model_renames(loader, applied)
+        self.report(source, new_stamp, compare(before, after, renames), output)
+
+    def find(self, label: str) -> FixtureFile:
+        if label == STDIN:
+            raise CommandError("upgradefixture reads a file, not standard input.")
+        try:
+            (fixture,) = find_fixture_files([label], using="default")
+        except FixtureError as exc:
+            raise CommandError(str(exc)) from exc
+        if fixture.format not in RAW_FORMATS:
+            raise CommandError(
+                f"upgradefixture reads {', '.join(RAW_FORMATS)} fixtures, "
+                f"not {fixture.format}."
+            )
+        return fixture
+
+    def source_state(
+        self, fixture: FixtureFile, from_nodes: Sequence[str], loader: MigrationLoader
+    ) -> Stamp:
+        """The state the fixture was dumped at: --from, or its record."""
+        if from_nodes:
+            source = dict(_parse_node(value, "--from") for value in from_nodes)
+        else:
+            try:
+                stamp = read_fixture_stamp(fixture)
+            except FixtureError as exc:
+                raise CommandError(str(exc)) from exc
+            if not stamp:
+                raise CommandError(
+                    f"{fixture} does not record the migration state it was dumped "
+                    "at. Name it with --from app_label.migration_name (repeat for "
+                    "each app)."
+                )
+            source = stamp
+        missing = [
+            f"{app}.{name}"
+            for app, name in source.items()
+            if (app, name) not in loader.graph.nodes
+        ]
+        if missing:
+            raise CommandError(
+                f"{fixture} was dumped at {', '.join(missing)}, which this project "
+                f"no longer has{_replaced_by(loader, source)}. Name a state the "
+                "project has, whose models the fixture fits, with --from "
+                "app_label.migration_name."
+            )
+        _check_consistent(loader, [(app, name) for app, name in source.items()])
+        return source
+
+    def targets(
+        self, loader: MigrationLoader, source: Stamp, to_nodes: Sequence[str]
+    ) -> list[Node]:
+        """The nodes to migrate to: --to, the latest of everything else."""
+        named = dict(_parse_node(value, "--to") for value in to_nodes)
+        for app, name in named.items():
+            if (app, name) not in loader.graph.nodes:
+                raise CommandError(f"--to {app}.{name}: no such migration.")
+        if not named:
+            return sorted(loader.graph.leaf_nodes())
+        nodes = list(named.items())
+        nodes += [
+            leaf
+            for leaf in loader.graph.leaf_nodes()
+            if leaf[0] in source and leaf[0] not in named
+        ]
+        _check_consistent(loader, nodes)
+        for app, name in source.items():
+            if app in named and (app, name) not in loader.graph.forwards_plan(
+                (app, named[app])
+            ):
+                raise CommandError(
+                    f"--to {app}.{named[app]} is not after the fixture's state "
+                    f"{app}.{name}; upgradefixture only migrates forwards."
+                )
+        return sorted(nodes)
+
+    def upgrade(
+        self,
+        fixture: FixtureFile,
+        source: Stamp,
+        targets: list[Node],
+        output: str,
+        options: dict[str, Any],
+    ) -> list[Node]:
+        """Do the upgrade on a scratch database; return the migrations applied."""
+        with scratch_database(options["database"]) as alias:
+            state, _ = self.migrate(
+                alias, list(source.items()), "to the fixture's state"
+            )
+            self.load(fixture, state, alias, source)
+            state, applied = self.migrate(alias, targets, "the loaded data forwards")
+            self.dump(alias, state, list(source), output, fixture, options)
+        return applied
+
+    def migrate(
+        self, alias: str, targets: list[Node], purpose: str
+    ) -> tuple[ProjectState, list[Node]]:
+        try:
+            return migrate(alias, targets)
+        except MigrationFailed as exc:
+            raise CommandError(
+                f"Migration {exc.label} failed on the scratch database while "
+                f"migrating {purpose}: {exc.__cause__}"
+            ) from exc.__cause__
+
+    def load(
+        self, fixture: FixtureFile, state: ProjectState, alias: str, source: Stamp
+    ) -> None:
+        try:
+            load(
+                [fixture.path],
+                apps=state.apps,
+                options=LoadOptions(),
+                using=alias,
+                state=describe(source),
+            )
+        except FixtureError as exc:
+            raise CommandError(
+                f"The fixture does not load at the state it records:\n{exc}"
+            ) from exc
+
+    def dump(
+        self,
+        alias: str,
+        state: ProjectState,
+        app_labels: list[str],
+        output: str,
+        fixture: FixtureFile,
+        options: dict[str, Any],
+    ) -> None:
+        """Dump every model of the fixture's apps, as dumpfixture does."""
+        unmanaged = [
+            Model._meta.label
+            for Model in state.apps.get_models()
+            if not Model._meta.managed and Model._meta.app_label in app_labels
+        ]
+        stderr = io.StringIO()
+        indent = options["indent"]
+        call_command(
+            "dumpfixture",
+            *app_labels,
+            database=alias,
+            format=fixture.format,
+            indent=_detect_indent(fixture) if indent is None else indent,
+            output=output,
+            exclude=unmanaged,
+            use_base_manager=True,
+            use_natural_foreign_keys=options["use_natural_foreign_keys"],
+            use_natural_primary_keys=options["use_natural_primary_keys"],
+            stdout=io.StringIO(),
+            stderr=stderr,
+        )
+        self.stderr.write(stderr.getvalue(), ending="")
+
+    def report(
+        self, source: Stamp, target: Stamp | None, changes: Changes, output: str
+    ) -> None:
+        if self.verbosity < 1:
+            return
+        self.stdout.write(
+            f"Upgraded from {describe(source)} to "
+            f"{describe(target) if target else 'the latest state'}:"
+        )
+        for line in changes.lines():
+            self.stdout.write(f"  {line}")
+        self.stdout.write(f"Wrote {changes.written} object(s) to {output}.")
+
+
+def _parse_node(value: str, option: str) -> tuple[str, str]:
+    match = _NODE.match(value)
+    if match is None:
+        raise CommandError(
+            f"{option} takes app_label.migration_name (e.g. shop.0003_price); "
+            f"got {value!r}."
+        )
+    return match[1], match[2]
+
+
+def _replaced_by(loader: MigrationLoader, source: Stamp) -> str:
+    """' (replaced by squashed ...)' when a squashed migration replaced them."""
+    squashes = [
+        f"{key[0]}.{key[1]}"
+        for key, migration in loader.replacements.items()
+        if any(node in migration.replaces for node in source.items())
+    ]
+    return f" (replaced by the squashed {', '.join(squashes)})" if squashes else ""
+
+
+def _check_consistent(loader: MigrationLoader, nodes: list[Node]) -> None:
+    """Refuse nodes one of which needs a later migration of another's app."""
+    graph = loader.graph
+    needed = {node for target in nodes for node in graph.forwards_plan(target)}
+    for app, name in nodes:
+        later = [
+            node
+            for node in needed
+            if node[0] == app
+            and node != (app, name)
+            and (app, name) in graph.forwards_plan(node)
+        ]
+        if later:
+            raise CommandError(
+                f"{app}.{name} cannot be the state of {app}: the other "
+                f"migrations named need {app}.{later[0][1]}, which comes after it."
+            )
+
+
+def _read(fixture: FixtureFile) -> list[RawObject]:
+    try:
+        return list(read_raw_objects(fixture))
+    except FixtureError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _fixture_at(path: str, format: str) -> FixtureFile:
+    extension = os.path.splitext(path)[1]
+    return FixtureFile(path, format, _COMPRESSIONS.get(extension))
+
+
+def _temporary_path(output: str) -> str:
+    directory, name = os.path.split(os.path.abspath(output))
+    extension = os.path.splitext(name)[1]
+    suffix = extension if extension in _COMPRESSIONS else ""
+    return os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+
+
+def _detect_indent(fixture: FixtureFile) -> int | None:
+    """The indentation of a JSON or XML fixture: its first indented line."""
+    if fixture.format not in ("json", "xml"):
+        return None
+    with closing(fixture.open()) as stream:
+        head = stream.read(4096)
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", errors="replace")
+    for line in head.splitlines()[1:]:
+        stripped = line.lstrip(" ")
+        if stripped and stripped != line:
+            return len(line) - len(stripped)
+    return None

@@ -1,0 +1,1 @@
+"""Scenario: a LoadFixture whose fixture does not exist (E001)."""

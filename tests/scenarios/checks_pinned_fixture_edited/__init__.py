@@ -1,0 +1,1 @@
+"""Scenario: a pinned fixture edited after the migration was written (E006)."""

@@ -1,0 +1,1 @@
+"""Scenario: a fixture naming a field of a later state (E004)."""

@@ -1,0 +1,14 @@
+# Written as makemigrations writes migrations, whose class attributes are
+# not annotated as ClassVar.
+# ruff: noqa: RUF012
+from __future__ import annotations
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("library", "0001_initial")]
+
+    operations = [
+        migrations.RenameModel(old_name="Author", new_name="Writer"),
+    ]

@@ -1,0 +1,1 @@
+"""Scenario: a valid, pinned LoadFixture: no findings."""

@@ -1,0 +1,1 @@
+"""Scenario: a data migration that fails on the data a fixture brings."""

@@ -1,0 +1,193 @@
+"""
+The system checks of LoadFixture operations, one test per id.
+
+Each scenario is a migration package of ``tests/scenarios/`` swapped in for
+the library app's migrations; its fixtures are in ``tests/fixtures/``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.checks import CheckMessage, Error
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from histfixtures import LoadFixture
+from histfixtures.checks import check_load_fixtures
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def use_scenario(settings: Any, name: str) -> None:
+    """Swap in tests/scenarios/<name> as the library's migrations."""
+    settings.MIGRATION_MODULES = {
+        "library": f"tests.scenarios.{name}",
+        # The shop's migrations depend on the real library history.
+        "shop": None,
+    }
+    settings.FIXTURE_DIRS = [FIXTURES]
+
+
+def library_findings() -> list[CheckMessage]:
+    return check_load_fixtures([apps.get_app_config("library")])
+
+
+def only_finding(
+    findings: list[CheckMessage], id: str, migration: str = "library.0002_load"
+) -> CheckMessage:
+    assert [finding.id for finding in findings] == [id]
+    finding = findings[0]
+    assert isinstance(finding, Error)
+    assert str(finding.obj) == migration
+    assert migration in finding.msg
+    assert finding.hint
+    return finding
+
+
+def test_histfixtures_E001(settings: Any) -> None:
+    use_scenario(settings, "checks_missing_fixture")
+
+    finding = only_finding(library_findings(), "histfixtures.E001")
+
+    assert "'checks_no_such_fixture'" in finding.msg
+    assert str(FIXTURES) in finding.hint  # Where it was looked for.
+    assert "correct the label" in finding.hint
+
+
+def test_histfixtures_E002(settings: Any) -> None:
+    use_scenario(settings, "checks_malformed_fixture")
+
+    finding = only_finding(library_findings(), "histfixtures.E002")
+
+    assert str(FIXTURES / "checks_malformed_fixture.json") in finding.msg
+    assert "cannot be parsed (object at index 1)" in finding.msg
+    assert "loaddata checks_malformed_fixture.json" in finding.hint
+
+
+def test_histfixtures_E003(settings: Any) -> None:
+    use_scenario(settings, "checks_unknown_model")
+
+    finding = only_finding(
+        library_findings(), "histfixtures.E003", migration="library.0003_load"
+    )
+
+    assert str(FIXTURES / "checks_unknown_model.xml") in finding.msg
+    assert "'library.author'" in finding.msg
+    assert "2 objects (first at index 0, pk='1')" in finding.msg
+    assert (
+        "renamed to library.Writer by library.0002_rename_author_writer."
+        in finding.hint
+    )
+    assert "manage.py makefixturemigration library checks_unknown_model.xml" in (
+        finding.hint
+    )
+
+
+def test_histfixtures_E004(settings: Any) -> None:
+    use_scenario(settings, "checks_unknown_field")
+
+    finding = only_finding(library_findings(), "histfixtures.E004")
+
+    assert str(FIXTURES / "checks_unknown_field.yaml") in finding.msg
+    assert "'headline' of library.book" in finding.msg
+    assert "Its fields here are: author, id, title." in finding.hint
+
+
+def test_histfixtures_E005(settings: Any) -> None:
+    use_scenario(settings, "checks_natural_key")
+
+    finding = only_finding(library_findings(), "histfixtures.E005")
+
+    assert str(FIXTURES / "checks_natural_key.json") in finding.msg
+    assert "library.book.author" in finding.msg
+    assert "library.Author has no natural key" in finding.msg
+    assert 'natural_keys={"library.Author": ["field", ...]}' in finding.hint
+
+
+def test_histfixtures_E006(settings: Any) -> None:
+    use_scenario(settings, "checks_pinned_fixture_edited")
+
+    finding = only_finding(library_findings(), "histfixtures.E006")
+
+    assert str(FIXTURES / "checks_pinned_fixture_edited.json") in finding.msg
+    assert "has changed since the migration was written" in finding.msg
+    assert "manage.py makefixturemigration library" in finding.hint
+
+
+def test_valid_load_sees_earlier_operations_of_its_migration(settings: Any) -> None:
+    # The fixture names Book.pages, added by the operation before the load,
+    # and a natural key declared with the natural_keys option.
+    use_scenario(settings, "checks_valid")
+    assert library_findings() == []
+
+
+def test_the_testproject_has_no_findings() -> None:
+    assert check_load_fixtures() == []
+
+
+def test_findings_appear_in_a_plain_check(settings: Any) -> None:
+    use_scenario(settings, "checks_unknown_field")
+    with pytest.raises(SystemCheckError, match=r"histfixtures\.E004"):
+        call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_tag_selects_the_checks(settings: Any) -> None:
+    use_scenario(settings, "checks_missing_fixture")
+    with pytest.raises(SystemCheckError, match=r"histfixtures\.E001"):
+        call_command("check", tags=["histfixtures"], stderr=io.StringIO())
+    stdout = io.StringIO()
+    call_command("check", tags=["models"], stdout=stdout)
+    assert "no issues" in stdout.getvalue()
+
+
+def test_checks_open_no_database_connection(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: BaseDatabaseWrapper, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"The checks connected to {self.alias!r}.")
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection", refuse)
+    # Open from an earlier test, or None: either way, left as it is.
+    before = connection.connection
+
+    assert check_load_fixtures() == []  # Every app, every LoadFixture.
+    use_scenario(settings, "checks_natural_key")  # Natural keys render models.
+    assert [finding.id for finding in library_findings()] == ["histfixtures.E005"]
+
+    assert connection.connection is before
+
+
+PIN = "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("labels", "sha256", "problem"),
+    [
+        (("catalog",), "not-a-digest", "64 lowercase hex digits"),
+        (("catalog",), PIN.upper().replace("0", "A"), "64 lowercase hex digits"),
+        (("authors", "books"), PIN, "maps each label to its digest"),
+        (("catalog",), {"books": PIN}, "'books', which is not a label here"),
+        (("catalog",), [PIN], "a hex digest or a dict"),
+    ],
+)
+def test_a_bad_pin_fails_when_the_migration_is_imported(
+    labels: tuple[str, ...], sha256: Any, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        LoadFixture(*labels, sha256=sha256)
+
+
+def test_a_pin_survives_deconstruction_and_is_left_out_when_absent() -> None:
+    pinned = LoadFixture("authors", "books", sha256={"books": PIN})
+    _, args, kwargs = pinned.deconstruct()
+    assert kwargs["sha256"] == {"books": PIN}
+    assert LoadFixture(*args, **kwargs).pinned_digests() == {"books": PIN}
+    assert "sha256" not in LoadFixture("books").deconstruct()[2]
