@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from django.core.management import call_command
 
 from tests.utils import PROJECT_APPS, migrate, migrate_to_latest
