@@ -15,6 +15,7 @@ own app, which then wins.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import zipfile
@@ -53,10 +54,16 @@ class FixtureFile:
             return sys.stdin
         if self.compression == "zip":
             return _open_single_zip_member(self.path)
-        formats: dict[str | None, Any] = _Finder().compression_formats
-        open_method, mode = formats[self.compression]
+        open_method, mode = _compression_formats()[self.compression]
         stream: IO[Any] = open_method(self.path, mode)
         return stream
+
+
+@functools.cache
+def _compression_formats() -> dict[str | None, Any]:
+    """loaddata's compression formats, read once."""
+    formats: dict[str | None, Any] = _Finder().compression_formats
+    return formats
 
 
 def _open_single_zip_member(path: str) -> IO[bytes]:

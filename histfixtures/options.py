@@ -91,8 +91,12 @@ class LoadOptions:
 
     def excludes(self, Model: type[Model]) -> bool:
         """Whether the exclude option leaves ``Model`` out."""
-        meta = Model._meta
-        return meta.app_label in self._excluded or meta.label_lower in self._excluded
+        return self.excludes_label(Model._meta.label)
+
+    def excludes_label(self, label: str) -> bool:
+        """Whether the exclude option leaves the model ``app_label.Model`` out."""
+        app_label = label.partition(".")[0]
+        return app_label in self._excluded or label.lower() in self._excluded
 
     def using(self, fallback: str = DEFAULT_DB_ALIAS) -> str:
         """The database alias to load into."""

@@ -151,7 +151,7 @@ class _Validator:
 
     def check(self, index: int, obj: RawObject) -> None:
         label = str(obj["model"])
-        if self._excluded(label):
+        if self.options.excludes_label(label):
             return
         fields = self._fields(label)
         if fields is None:
@@ -175,13 +175,6 @@ class _Validator:
                     )
             elif getattr(model_field, "remote_field", None) is not None:
                 self._check_reference(index, obj, label, name, model_field, value)
-
-    def _excluded(self, label: str) -> bool:
-        app_label = label.partition(".")[0]
-        excluded = {
-            item.lower() if "." in item else item for item in self.options.exclude
-        }
-        return app_label in excluded or label.lower() in excluded
 
     def _fields(self, label: str) -> dict[str, Any] | None:
         """The fields a fixture may name for a model label, or None."""
