@@ -15,8 +15,8 @@ It is active when pytest-django is, and adds:
 
 pytest imports this module before pytest-django sets Django up, so it
 imports nothing of Django itself: every Django import is inside a fixture or
-a function that a fixture calls. (Importing it imports the ``histfixtures``
-package, whose ``__init__`` imports Django modules but reads no setting.)
+a function that a fixture calls, and the ``histfixtures`` package imports
+its public names lazily.
 """
 
 from __future__ import annotations
