@@ -52,7 +52,10 @@ class Pending:
 
     @property
     def m2m_data(self) -> dict[str, Any]:
-        return self.obj.m2m_data or {}
+        """The object's many-to-many values, by field name (writable)."""
+        if self.obj.m2m_data is None:
+            self.obj.m2m_data = {}
+        return self.obj.m2m_data
 
 
 class RowWriter:

@@ -442,6 +442,23 @@ def test_loading_again_matches_every_object_by_natural_key(at_0003: None) -> Non
     assert members_snapshot() == before
 
 
+def test_many_to_many_natural_keys_may_refer_forwards(
+    at_0003: None, tmp_path: Path
+) -> None:
+    # The member's only many-to-many value waits for a group that comes later.
+    objects = [
+        member("fwd", ["Chess Club"], groups=[["fwd-late"]]),
+        {"model": "auth.group", "fields": {"name": "fwd-late"}},
+    ]
+    path = write_json(tmp_path, "forwards.json", objects)
+
+    load_at_0003(LoadFixture(str(path), natural_keys=CLUB_BY_NAME))
+
+    MemberAt0003 = historical(MEMBERS_0003, "Member")
+    groups = MemberAt0003.objects.get(handle="fwd").groups.values_list("name")
+    assert list(groups) == [("fwd-late",)]
+
+
 def test_unapplying_removes_the_objects_loaded_by_natural_key(at_0003: None) -> None:
     groups_before = list(Group.objects.order_by("pk").values_list("pk", "name"))
 
