@@ -44,13 +44,15 @@ def load(
     using: str,
     state: str,
     own_app: str | None = None,
-    on_object: Callable[[str], None] | None = None,
+    on_object: Callable[[str, models.Model], None] | None = None,
 ) -> LoadResult:
     """
     Load the fixtures named by ``labels`` with the models of ``apps``.
 
-    ``on_object``, if given, is called with the fixture file's name after
-    each object read (the loadfixture command draws its progress line).
+    ``on_object``, if given, is called with the fixture file's name and the
+    object after each object read, before it is written: the loadfixture
+    command draws its progress line and, with the live models, stops the
+    load (by raising) at the first model whose saves signal receivers.
     """
     if not labels:
         raise ValueError("Name at least one fixture to load.")
@@ -83,7 +85,7 @@ class _LoadRun:
         options: LoadOptions,
         using: str,
         state: str,
-        on_object: Callable[[str], None] | None = None,
+        on_object: Callable[[str, models.Model], None] | None = None,
     ):
         self.apps = apps
         self.options = options
@@ -111,7 +113,7 @@ class _LoadRun:
                 ):
                     read += 1
                     if self.on_object is not None:
-                        self.on_object(str(fixture))
+                        self.on_object(str(fixture), obj.object)
                     location = Location(str(fixture), index)
                     self.add(Pending(obj, location, obj.object.pk))
             if not read and not self.options.ignorenonexistent:

@@ -13,6 +13,11 @@ key fields are therefore declared, and looked up, in this order:
    ``USERNAME_FIELD``, which historical models lack);
 4. the ``get_by_natural_key()`` of a manager with ``use_in_migrations``.
 
+The live models (``loadfixture`` without ``--state``) resolve as Django's
+deserializers do: by their default manager's ``get_by_natural_key()`` first,
+with nothing created on demand, so a key resolves to the row loaddata would
+find; the declared keys remain for models whose manager has none.
+
 A key field that is a foreign key stands for the related model's natural
 key, flattened, as Django writes nested keys: a Permission's key is
 ``[codename, app_label, model]``.
@@ -92,6 +97,7 @@ class NaturalKeyResolver:
         # required foreign key resolved at once; reading (deserialize(),
         # unloading) creates nothing and lets every reference wait.
         self.loading = loading
+        self.live = apps is live_apps
         self._found: dict[tuple[str, str, tuple[Any, ...]], Any] = {}
 
     def resolve(self, Model: ModelClass, values: Any, *, attname: str = "pk") -> Any:
@@ -104,7 +110,7 @@ class NaturalKeyResolver:
         if found is None and self.flush is not None:
             self.flush(Model)
             found = self._query(Model, values, attname)
-        if found is None and self.loading:
+        if found is None and self.loading and not self.live:
             created = self._create_on_demand(Model, values)
             found = None if created is None else getattr(created, attname)
         if found is not None:
@@ -144,7 +150,7 @@ class NaturalKeyResolver:
             return
         manager = Model._base_manager.db_manager(self.using)
         if key.fields is None:
-            values = _live_natural_key(instance)
+            values = _live_natural_key(instance, self.using)
             if values is None:
                 return
             pk = self._query(Model, tuple(values), "pk")
@@ -164,16 +170,18 @@ class NaturalKeyResolver:
         return len(self._lookup_paths(Model, key.fields))
 
     def _key(self, Model: ModelClass) -> _Key | None:
+        manager_key = callable(
+            getattr(Model._default_manager, "get_by_natural_key", None)
+        )
+        if self.live and manager_key:
+            return _Key(None)
         label = Model._meta.label_lower
         for source in (self.declared, self.configured, BUILTIN_KEYS):
             if label in source:
                 return _Key(source[label])
         if label == settings.AUTH_USER_MODEL.lower():
             return _Key((_username_field(Model),))
-        manager = Model._default_manager
-        if callable(getattr(manager, "get_by_natural_key", None)):
-            return _Key(None)
-        return None
+        return _Key(None) if manager_key else None
 
     def _required_key(self, Model: ModelClass) -> _Key:
         key = self._key(Model)
@@ -330,8 +338,14 @@ def _username_field(Model: ModelClass) -> str:
     return name
 
 
-def _live_natural_key(instance: models.Model) -> tuple[Any, ...] | None:
-    """The live model's natural_key() applied to a historical instance."""
+def _live_natural_key(instance: models.Model, using: str) -> tuple[Any, ...] | None:
+    """
+    The live model's natural_key() applied to an instance being loaded.
+
+    A natural_key() that follows a foreign key reads the related row from
+    the instance's database, as Django's deserializers make it do.
+    """
+    instance._state.db = using
     try:
         live_model = live_apps.get_model(instance._meta.label)
         return tuple(live_model.natural_key(instance))

@@ -62,3 +62,28 @@ class Progress:
 
 def _now() -> float:
     return monotonic()
+
+
+class FileProgress:
+    """One progress line per fixture file, for a load that reads several."""
+
+    def __init__(self, stream: OutputWrapper) -> None:
+        self.stream = stream
+        self.current: Progress | None = None
+
+    def tick(self, fixture: str, *_: object) -> None:
+        """
+        Count one object of ``fixture``, ending the previous file's line.
+
+        It takes (and ignores) the object too, to serve as the engine's
+        ``on_object`` callback.
+        """
+        if self.current is None or self.current.label != fixture:
+            self.finish()
+            self.current = Progress(self.stream, fixture)
+        self.current.tick()
+
+    def finish(self) -> None:
+        if self.current is not None:
+            self.current.finish()
+            self.current = None

@@ -16,6 +16,7 @@ import pty
 import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -363,16 +364,23 @@ def comparable_rows() -> dict[str, list[tuple[Any, ...]]]:
 
 
 def outcome(command: str, *labels: str, **options: Any) -> dict[str, Any]:
-    """Everything observable of one run, rolled back afterwards."""
+    """Everything observable of one run, signals included, rolled back."""
+    with recorded_signals() as events:
+        result = quiet_outcome(command, *labels, **options)
+    result["signals"] = events
+    return result
+
+
+def quiet_outcome(command: str, *labels: str, **options: Any) -> dict[str, Any]:
+    """Output, error and rows of one run with no receivers, rolled back."""
     result: dict[str, Any] = {}
-    with transaction.atomic(), recorded_signals() as events:
+    with transaction.atomic():
         try:
             result["stdout"], result["stderr"] = run(command, *labels, **options)
         except Exception as exc:
             result["error"] = (type(exc), str(exc))
         result["rows"] = comparable_rows()
         transaction.set_rollback(True)
-    result["signals"] = events
     return result
 
 
@@ -445,6 +453,217 @@ def test_without_state_stdin_with_format_equals_loaddata(
 
     assert results[0] == results[1]
     assert results[1]["stdout"] == "Installed 7 object(s) from 1 fixture(s)\n"
+
+
+# --- without --state, in bulk -----------------------------------------------------
+
+
+@pytest.fixture
+def per_object_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make loadfixture's per-object path (loaddata's code) fail if it runs."""
+
+    def refuse(self: Any, obj: Any) -> bool:
+        raise AssertionError("loaddata's per-object save ran")
+
+    monkeypatch.setattr(loadfixture.Command, "save_obj", refuse)
+
+
+# Live fixtures that refer by natural key, forwards too (lf-cid's mentor).
+NATURAL_KEY_OBJECTS: list[dict[str, Any]] = [
+    {
+        "model": "auth.group",
+        "fields": {
+            "name": "lf-readers",
+            "permissions": [["add_book", "library", "book"]],
+        },
+    },
+    {"model": "members.club", "fields": {"title": "lf-club"}},
+    {
+        "model": "members.member",
+        "fields": {
+            "handle": "lf-cid",
+            "club": ["lf-club"],
+            "mentor": ["lf-dan"],
+            "groups": [["lf-readers"]],
+            "joined": "2020-01-02",
+        },
+    },
+    {
+        "model": "members.member",
+        "fields": {"handle": "lf-dan", "club": ["lf-club"], "joined": "2020-01-03"},
+    },
+]
+
+
+def natural_key_rows() -> dict[str, list[tuple[Any, ...]]]:
+    """The natural-key fixture's rows, by key rather than by database id."""
+    from django.contrib.auth.models import Group
+
+    from members.models import Member
+
+    return {
+        "groups": sorted(
+            Group.objects.filter(name__startswith="lf-").values_list(
+                "name", "permissions__codename"
+            )
+        ),
+        "members": sorted(
+            Member.objects.filter(handle__startswith="lf-").values_list(
+                "handle", "club__title", "mentor__handle", "groups__name", "joined"
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"verbosity": 0},
+        {"exclude": ["library.book"]},
+        {"exclude": ["library"]},
+        {"ignore": True},
+    ],
+    ids=repr,
+)
+def test_without_receivers_loads_in_bulk_with_loaddatas_rows_and_output(
+    db: None, latest_fixture: Path, per_object_refused: None, options: dict[str, Any]
+) -> None:
+    expected = quiet_outcome("loaddata", str(latest_fixture), **options)
+
+    actual = quiet_outcome("loadfixture", str(latest_fixture), **options)
+
+    assert "error" not in actual
+    assert actual == expected
+
+
+def test_bulk_load_takes_batch_size(
+    db: None, latest_fixture: Path, per_object_refused: None
+) -> None:
+    expected = quiet_outcome("loaddata", str(latest_fixture))
+
+    actual = quiet_outcome("loadfixture", str(latest_fixture), batch_size=1)
+
+    assert actual == expected
+
+
+def test_bulk_load_resolves_natural_keys_with_the_live_managers(
+    db: None, tmp_path: Path, per_object_refused: None
+) -> None:
+    fixture = write_fixture(tmp_path / "lf_members.json", NATURAL_KEY_OBJECTS)
+    results = []
+    for command in ("loaddata", "loadfixture"):
+        with transaction.atomic():
+            # Twice: the second load finds every object by its natural key.
+            outputs = [run(command, str(fixture)) for _ in range(2)]
+            results.append((outputs, natural_key_rows()))
+            transaction.set_rollback(True)
+
+    assert results[1] == results[0]
+    assert results[1][1]["members"] == [
+        ("lf-cid", "lf-club", "lf-dan", "lf-readers", date(2020, 1, 2)),
+        ("lf-dan", "lf-club", None, None, date(2020, 1, 3)),
+    ]
+
+
+def test_bulk_load_creates_no_missing_content_type_where_loaddata_fails(
+    db: None, tmp_path: Path
+) -> None:
+    group = {
+        "model": "auth.group",
+        "fields": {
+            "name": "lf-g",
+            "permissions": [["add_nothing", "library", "nothing"]],
+        },
+    }
+    fixture = write_fixture(tmp_path / "lf_group.json", [group])
+
+    expected = quiet_outcome("loaddata", str(fixture))
+    actual = quiet_outcome("loadfixture", str(fixture))
+
+    assert "error" in expected
+    assert actual == expected
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"author": 999},  # A foreign key to nothing.
+        {"pages": "many"},  # A value the field rejects.
+        {"author": None},  # NULL in a required column.
+        {"no_such_field": 1},  # Unknown field.
+    ],
+    ids=repr,
+)
+def test_bulk_load_errors_are_loaddatas_own(
+    db: None, tmp_path: Path, change: dict[str, Any]
+) -> None:
+    objects = json.loads(json.dumps(LATEST_OBJECTS))
+    objects[-1]["fields"].update(change)
+    fixture = write_fixture(tmp_path / "lf_bad.json", objects)
+
+    expected = quiet_outcome("loaddata", str(fixture))
+    actual = quiet_outcome("loadfixture", str(fixture))
+
+    assert "error" in expected
+    assert actual == expected
+
+
+def test_bulk_load_of_an_unknown_model_fails_as_loaddata_does(
+    db: None, tmp_path: Path
+) -> None:
+    unknown = {"model": "library.nosuchmodel", "pk": 1, "fields": {}}
+    fixture = write_fixture(tmp_path / "lf_unknown.json", [*LATEST_OBJECTS, unknown])
+
+    expected = quiet_outcome("loaddata", str(fixture))
+    actual = quiet_outcome("loadfixture", str(fixture))
+
+    assert "error" in expected
+    assert actual == expected
+
+
+@pytest.mark.parametrize("signal", ["pre_save", "post_save"])
+def test_a_save_receiver_of_one_model_makes_the_load_per_object(
+    db: None, latest_fixture: Path, signal: str
+) -> None:
+    from library.models import Book
+
+    received: list[tuple[int, bool]] = []
+
+    def on_book(sender: Any, instance: Any, raw: bool, **kwargs: Any) -> None:
+        received.append((instance.pk, raw))
+
+    expected = quiet_outcome("loaddata", str(latest_fixture))
+    getattr(signals, signal).connect(on_book, sender=Book, weak=False)
+    try:
+        actual = quiet_outcome("loadfixture", str(latest_fixture))
+    finally:
+        getattr(signals, signal).disconnect(on_book, sender=Book)
+
+    assert actual == expected
+    # Writers and tags came first and were written in bulk, then rolled back:
+    # every book reached the receiver once, as with loaddata.
+    assert received == [(200, True), (201, True), (202, True)]
+
+
+def test_an_m2m_changed_receiver_makes_the_load_per_object(
+    db: None, latest_fixture: Path
+) -> None:
+    from library.models import Book
+
+    received: list[tuple[int, str]] = []
+
+    def on_tags(sender: Any, instance: Any, action: str, **kwargs: Any) -> None:
+        received.append((instance.pk, action))
+
+    signals.m2m_changed.connect(on_tags, sender=Book.tags.through, weak=False)
+    try:
+        actual = quiet_outcome("loadfixture", str(latest_fixture))
+    finally:
+        signals.m2m_changed.disconnect(on_tags, sender=Book.tags.through)
+
+    assert actual["stdout"] == "Installed 7 object(s) from 1 fixture(s)\n"
+    assert (201, "post_add") in received
 
 
 def test_help_lists_every_loaddata_option_and_the_new_ones() -> None:

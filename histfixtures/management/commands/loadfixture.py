@@ -1,14 +1,21 @@
 """
 ``manage.py loadfixture``: Django's ``loaddata``, plus ``--state``,
-``--batch-size`` and a progress line.
+``--batch-size``, a progress line, and bulk loading.
 
-Without ``--state`` the command *is* loaddata: it subclasses Django's command
-and runs its code unchanged (live models, signals sent with ``raw=True``, the
-same messages and warnings); the only additions are the progress line, drawn
-on a terminal only, and the ``--batch-size`` option, which has no effect
-there. With ``--state app_label.migration_name`` the fixtures go through
-histfixtures' engine with the historical models of that state, for a database
-held at that state.
+Without ``--state`` the command loads with the live models and gives what
+loaddata gives: the same rows, messages, warnings and errors. It loads in
+bulk through histfixtures' engine when that cannot differ from loaddata, and
+otherwise runs loaddata's own code (it subclasses Django's command): when a
+model being loaded has ``pre_save``, ``post_save`` or ``m2m_changed``
+receivers (loaddata sends those signals per object, with ``raw=True``), at
+verbosity 2 and above (loaddata reports each fixture file and object), for
+standard input (which can be read only once), for a file holding no objects
+(loaddata warns), and after any error, so that the error reported is
+loaddata's own. Stepping aside rolls back whatever the bulk
+load wrote first.
+
+With ``--state app_label.migration_name`` the fixtures go through the engine
+with the historical models of that state, for a database held at that state.
 """
 
 from __future__ import annotations
@@ -21,17 +28,27 @@ from django.apps import apps as live_apps
 from django.apps.registry import Apps
 from django.core.management.base import CommandError, CommandParser
 from django.core.management.commands import loaddata
+from django.core.management.utils import parse_apps_and_model_labels
 from django.core.serializers.base import DeserializedObject
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import AmbiguityError, MigrationLoader
+from django.db.models.signals import m2m_changed, post_save, pre_save
 
 from histfixtures.exceptions import FixtureError
 from histfixtures.loading import load
 from histfixtures.options import LoadOptions
-from histfixtures.progress import Progress
+from histfixtures.progress import FileProgress, Progress
+from histfixtures.results import LoadResult
 
 Node = tuple[str, str]
+
+#: The state that a load with the live models reports.
+CURRENT_MODELS = "the current models"
+
+
+class _StepAside(Exception):
+    """The bulk load cannot give what loaddata gives; loaddata's code runs."""
 
 
 def positive_int(value: str) -> int:
@@ -69,10 +86,7 @@ class Command(loaddata.Command):
         parser.add_argument(
             "--batch-size",
             type=positive_int,
-            help=(
-                "Objects written per query in --state loads (default 500). "
-                "Accepted and ignored without --state."
-            ),
+            help=("Objects written per query when loading in bulk (default 1000)."),
         )
 
     def handle(self, *fixture_labels: str, **options: Any) -> None:
@@ -88,7 +102,8 @@ class Command(loaddata.Command):
         self._show_progress = options["verbosity"] >= 1 and self.stderr.isatty()
         state = options.get("state")
         if state is None:
-            super().handle(*fixture_labels, **options)
+            if not self.load_in_bulk(fixture_labels, options):
+                super().handle(*fixture_labels, **options)
             return
         try:
             self.load_at_state(fixture_labels, state, options)
@@ -97,6 +112,79 @@ class Command(loaddata.Command):
                 # A message, not a traceback (--traceback still shows it).
                 raise CommandError(str(exc)) from exc
             raise
+
+    # --- live models, in bulk ---------------------------------------------------
+
+    def load_in_bulk(
+        self, fixture_labels: tuple[str, ...], options: dict[str, Any]
+    ) -> bool:
+        """
+        Load with the live models through the engine; return whether it did.
+
+        It returns False, having written nothing, wherever loaddata's own
+        code must run instead (see the module docstring).
+        """
+        if options["verbosity"] >= 2 or loaddata.READ_STDIN in fixture_labels:
+            return False
+        # loaddata's errors for --exclude labels that name nothing.
+        parse_apps_and_model_labels(options["exclude"])
+        using = options["database"]
+        load_options = load_options_of(options)
+        progress = FileProgress(self.stderr) if self._show_progress else None
+        objects_read: dict[str, int] = {}
+        signalled: dict[type[models.Model], bool] = {}
+
+        def on_object(fixture: str, instance: models.Model) -> None:
+            Model = type(instance)
+            if Model not in signalled:
+                signalled[Model] = saves_send_signals(Model)
+            if signalled[Model]:
+                raise _StepAside
+            objects_read[fixture] = objects_read.get(fixture, 0) + 1
+            if progress is not None:
+                progress.tick(fixture)
+
+        try:
+            with transaction.atomic(using=using):
+                result = load(
+                    fixture_labels,
+                    apps=live_apps,
+                    options=load_options,
+                    using=using,
+                    state=CURRENT_MODELS,
+                    on_object=on_object,
+                )
+                if any(fixture not in objects_read for fixture in result.fixtures):
+                    raise _StepAside
+        except Exception:
+            # Whatever the engine refused, loaddata reports in its own words
+            # (or, where the two disagree, loads: its behaviour is the contract).
+            return False
+        finally:
+            if progress is not None:
+                progress.finish()
+        self.finish(result, options)
+        return True
+
+    def finish(self, result: LoadResult, options: dict[str, Any]) -> None:
+        """Close the connection and report, as loaddata does."""
+        using = options["database"]
+        # For MySQL (Django #7572).
+        if transaction.get_autocommit(using):
+            connections[using].close()
+        if options["verbosity"] < 1:
+            return
+        read = result.objects + result.skipped
+        fixtures = len(result.fixtures)
+        if result.skipped:
+            self.stdout.write(
+                f"Installed {result.objects} object(s) (of {read}) "
+                f"from {fixtures} fixture(s)"
+            )
+        else:
+            self.stdout.write(
+                f"Installed {result.objects} object(s) from {fixtures} fixture(s)"
+            )
 
     # --- live models: loaddata's own code, with a progress line -------------
 
@@ -136,25 +224,10 @@ class Command(loaddata.Command):
             )
         apps = executor.loader.project_state(node, at_end=True).apps
         check_excludes(options["exclude"], apps, label)
-        load_options = LoadOptions(
-            app_label=options["app_label"],
-            format=options["format"],
-            ignorenonexistent=options["ignore"],
-            exclude=tuple(options["exclude"]),
-            batch_size=options.get("batch_size"),
-        )
+        load_options = load_options_of(options)
         if verbosity >= 2:
             self.stdout.write(f"Loading with the historical models of {label}.")
-        # The progress line of the fixture file being read, if any.
-        current: list[Progress] = []
-
-        def tick(fixture: str) -> None:
-            if not current or current[0].label != fixture:
-                if current:
-                    current.pop().finish()
-                current.append(Progress(self.stderr, fixture))
-            current[0].tick()
-
+        progress = FileProgress(self.stderr) if self._show_progress else None
         try:
             result = load(
                 fixture_labels,
@@ -162,29 +235,26 @@ class Command(loaddata.Command):
                 options=load_options,
                 using=using,
                 state=label,
-                on_object=tick if self._show_progress else None,
+                on_object=progress.tick if progress is not None else None,
             )
         finally:
-            if current:
-                current.pop().finish()
+            if progress is not None:
+                progress.finish()
         if verbosity >= 2:
             for fixture in result.fixtures:
                 self.stdout.write(f"Installed fixture {fixture}.")
-        # As loaddata does, for MySQL (Django #7572).
-        if transaction.get_autocommit(using):
-            connections[using].close()
-        if verbosity >= 1:
-            read = result.objects + result.skipped
-            if result.skipped:
-                self.stdout.write(
-                    f"Installed {result.objects} object(s) (of {read}) "
-                    f"from {len(result.fixtures)} fixture(s)"
-                )
-            else:
-                self.stdout.write(
-                    f"Installed {result.objects} object(s) "
-                    f"from {len(result.fixtures)} fixture(s)"
-                )
+        self.finish(result, options)
+
+
+def load_options_of(options: dict[str, Any]) -> LoadOptions:
+    """The engine's options from the command's."""
+    return LoadOptions(
+        app_label=options["app_label"],
+        format=options["format"],
+        ignorenonexistent=options["ignore"],
+        exclude=tuple(options["exclude"]),
+        batch_size=options.get("batch_size"),
+    )
 
 
 def check_excludes(labels: list[str], apps: Apps, state: str) -> None:
@@ -201,6 +271,16 @@ def check_excludes(labels: list[str], apps: Apps, state: str) -> None:
                 live_apps.get_app_config(label)
             except LookupError as exc:
                 raise CommandError(str(exc)) from None
+
+
+def saves_send_signals(Model: type[models.Model]) -> bool:
+    """Whether loaddata's save of a ``Model`` object reaches signal receivers."""
+    if pre_save.has_listeners(Model) or post_save.has_listeners(Model):
+        return True
+    return any(
+        m2m_changed.has_listeners(field.remote_field.through)
+        for field in Model._meta.local_many_to_many
+    )
 
 
 def resolve_state(loader: MigrationLoader, state: str) -> Node:
