@@ -11,8 +11,7 @@ receivers (loaddata sends those signals per object, with ``raw=True``), at
 verbosity 2 and above (loaddata reports each fixture file and object), for
 standard input (which can be read only once), for a file holding no objects
 (loaddata warns), and after any error, so that the error reported is
-loaddata's own. Stepping aside rolls back whatever the bulk
-load wrote first.
+loaddata's own. Stepping aside rolls back whatever the bulk load wrote.
 
 With ``--state app_label.migration_name`` the fixtures go through the engine
 with the historical models of that state, for a database held at that state.
