@@ -6,7 +6,8 @@ histfixtures writes rows in bulk (prepared statements, COPY, links without
 Django's own per-object ``loaddata`` run inside ``historical_models()``,
 which saves each object with ``save_base(raw=True)`` and sets many-to-many
 links with ``.set()``. Link tables are compared without their surrogate ids,
-whose order ``.set()`` does not define.
+whose order ``.set()`` does not define. The loadfixture command's bulk load
+with the live models is compared with plain loaddata the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from histfixtures import LoadFixture, historical_models, load_fixture
+from histfixtures.management.commands import loadfixture
 from tests.utils import (
     Node,
     apps_at,
@@ -199,3 +201,31 @@ def test_generated_fixtures_give_the_rows_of_a_per_object_load(
             call_command("loaddata", str(path), verbosity=0)
 
     assert rows_of_load(fast) == rows_of_load(reference)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(fixture=library_fixtures())
+def test_loadfixture_in_bulk_gives_the_rows_of_loaddata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture: list[dict[str, Any]]
+) -> None:
+    path = tmp_path / "generated.json"
+    path.write_text(json.dumps(fixture), encoding="utf-8")
+
+    def refuse(self: Any, obj: Any) -> bool:
+        raise AssertionError("loadfixture stepped aside to loaddata's code")
+
+    # No receivers are connected: loadfixture must load in bulk.
+    monkeypatch.setattr(loadfixture.Command, "save_obj", refuse)
+
+    def bulk() -> None:
+        call_command("loadfixture", str(path), verbosity=0, batch_size=3)
+
+    def reference() -> None:
+        call_command("loaddata", str(path), verbosity=0)
+
+    assert rows_of_load(bulk) == rows_of_load(reference)
