@@ -136,6 +136,20 @@ def library_fixtures(draw: st.DrawFn) -> list[dict[str, Any]]:
     return tags + draw(st.permutations(objects))
 
 
+#: 30 generated fixtures per run; the tests' fixtures serve every example.
+GENERATED = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def write_fixture(directory: Path, fixture: list[dict[str, Any]]) -> Path:
+    path = directory / "generated.json"
+    path.write_text(json.dumps(fixture), encoding="utf-8")
+    return path
+
+
 def rows_of_load(load: Callable[[], None]) -> dict[str, Any]:
     """Load into a database holding some rows already; roll back after."""
     with transaction.atomic():
@@ -176,17 +190,12 @@ def seed_existing_rows() -> None:
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@GENERATED
 @given(fixture=library_fixtures())
 def test_generated_fixtures_give_the_rows_of_a_per_object_load(
     tmp_path: Path, fixture: list[dict[str, Any]]
 ) -> None:
-    path = tmp_path / "generated.json"
-    path.write_text(json.dumps(fixture), encoding="utf-8")
+    path = write_fixture(tmp_path, fixture)
     apps = apps_at(*LATEST)
 
     # load_fixture() only needs the schema editor's connection; SQLite's
@@ -204,17 +213,12 @@ def test_generated_fixtures_give_the_rows_of_a_per_object_load(
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@GENERATED
 @given(fixture=library_fixtures())
 def test_loadfixture_in_bulk_gives_the_rows_of_loaddata(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture: list[dict[str, Any]]
 ) -> None:
-    path = tmp_path / "generated.json"
-    path.write_text(json.dumps(fixture), encoding="utf-8")
+    path = write_fixture(tmp_path, fixture)
 
     def refuse(self: Any, obj: Any) -> bool:
         raise AssertionError("loadfixture stepped aside to loaddata's code")

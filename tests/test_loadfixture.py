@@ -384,17 +384,19 @@ def quiet_outcome(command: str, *labels: str, **options: Any) -> dict[str, Any]:
     return result
 
 
+# loaddata's options that change what a load does or says.
+LOADDATA_OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"verbosity": 0},
+    {"exclude": ["library.book"]},
+    {"exclude": ["library"]},
+    {"ignore": True},
+]
+
+
 @pytest.mark.parametrize(
     "options",
-    [
-        {},
-        {"verbosity": 0},
-        {"verbosity": 2},
-        {"verbosity": 3},
-        {"exclude": ["library.book"]},
-        {"exclude": ["library"]},
-        {"ignore": True},
-    ],
+    [*LOADDATA_OPTIONS, {"verbosity": 2}, {"verbosity": 3}],
     ids=repr,
 )
 def test_without_state_output_rows_and_signals_equal_loaddata(
@@ -515,17 +517,7 @@ def natural_key_rows() -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {},
-        {"verbosity": 0},
-        {"exclude": ["library.book"]},
-        {"exclude": ["library"]},
-        {"ignore": True},
-    ],
-    ids=repr,
-)
+@pytest.mark.parametrize("options", LOADDATA_OPTIONS, ids=repr)
 def test_without_receivers_loads_in_bulk_with_loaddatas_rows_and_output(
     db: None, latest_fixture: Path, per_object_refused: None, options: dict[str, Any]
 ) -> None:
