@@ -85,7 +85,7 @@ class Command(loaddata.Command):
         parser.add_argument(
             "--batch-size",
             type=positive_int,
-            help=("Objects written per query when loading in bulk (default 1000)."),
+            help="Objects written per query when loading in bulk (default 1000).",
         )
 
     def handle(self, *fixture_labels: str, **options: Any) -> None:
@@ -278,7 +278,7 @@ def saves_send_signals(Model: type[models.Model]) -> bool:
         return True
     return any(
         m2m_changed.has_listeners(field.remote_field.through)
-        for field in Model._meta.local_many_to_many
+        for field in Model._meta.many_to_many
     )
 
 
