@@ -39,6 +39,12 @@ class Table:
         self.name = quote(Model._meta.db_table)
         self.columns = ", ".join(quote(column_of(f)) for f in self.fields)
         self.value_fields = [f for f in self.fields if not f.primary_key]
+        # (attname, bound get_db_prep_save) per column: looked up once, not
+        # per value, since row() runs for every object of a load.
+        self._preparers = [(f.attname, f.get_db_prep_save) for f in self.fields]
+        self._value_preparers = [
+            (f.attname, f.get_db_prep_save) for f in self.value_fields
+        ]
         # A field with its own SQL placeholder (e.g. a geometry) needs the ORM.
         self.plain = not any(hasattr(f, "get_placeholder") for f in self.fields)
         self.use_copy = (
@@ -51,16 +57,18 @@ class Table:
         """The prepared column values of ``instance``, in column order."""
         connection = self.connection
         return tuple(
-            f.get_db_prep_save(getattr(instance, f.attname), connection=connection)
-            for f in self.fields
+            [
+                prepare(getattr(instance, attname), connection=connection)
+                for attname, prepare in self._preparers
+            ]
         )
 
     def update_row(self, instance: models.Model) -> Row:
         """Prepared values for UPDATE: the non-pk columns, then the pk."""
         connection = self.connection
         values = [
-            f.get_db_prep_save(getattr(instance, f.attname), connection=connection)
-            for f in self.value_fields
+            prepare(getattr(instance, attname), connection=connection)
+            for attname, prepare in self._value_preparers
         ]
         values.append(self.pk.get_db_prep_value(instance.pk, connection))
         return tuple(values)
