@@ -170,10 +170,7 @@ class NaturalKeyResolver:
         return len(self._lookup_paths(Model, key.fields))
 
     def _key(self, Model: ModelClass) -> _Key | None:
-        manager_key = callable(
-            getattr(Model._default_manager, "get_by_natural_key", None)
-        )
-        if self.live and manager_key:
+        if self.live and _manager_resolves(Model):
             return _Key(None)
         label = Model._meta.label_lower
         for source in (self.declared, self.configured, BUILTIN_KEYS):
@@ -181,7 +178,7 @@ class NaturalKeyResolver:
                 return _Key(source[label])
         if label == settings.AUTH_USER_MODEL.lower():
             return _Key((_username_field(Model),))
-        return _Key(None) if manager_key else None
+        return _Key(None) if _manager_resolves(Model) else None
 
     def _required_key(self, Model: ModelClass) -> _Key:
         key = self._key(Model)
@@ -329,6 +326,11 @@ class NaturalKeyResolver:
             raw=True, cls=Model, force_insert=True, using=self.using
         )
         return obj
+
+
+def _manager_resolves(Model: ModelClass) -> bool:
+    """Whether the model's default manager has a get_by_natural_key()."""
+    return callable(getattr(Model._default_manager, "get_by_natural_key", None))
 
 
 def _username_field(Model: ModelClass) -> str:
