@@ -62,14 +62,11 @@ class LinkTable:
 
     def add(self, links: Links) -> None:
         """Add links that cannot exist yet (their owners are new rows)."""
-        connection = self.connection
-        owner, target = self.owner, self.target
+        prepare_owner = self.table.preparers[self.owner]
+        prepare_target = self.table.preparers[self.target]
         self.table.insert(
             [
-                (
-                    owner.get_db_prep_save(owner_pk, connection=connection),
-                    target.get_db_prep_save(target_pk, connection=connection),
-                )
+                (prepare_owner(owner_pk), prepare_target(target_pk))
                 for owner_pk, target_pk in dict.fromkeys(links)
             ]
         )

@@ -44,13 +44,13 @@ def load(
     using: str,
     state: str,
     own_app: str | None = None,
-    on_object: Callable[[str, models.Model], None] | None = None,
+    on_object: Callable[[str, ModelClass], None] | None = None,
 ) -> LoadResult:
     """
     Load the fixtures named by ``labels`` with the models of ``apps``.
 
     ``on_object``, if given, is called with the fixture file's name and the
-    object after each object read, before it is written: the loadfixture
+    object's model after each object read, before it is written: the loadfixture
     command draws its progress line and, with the live models, stops the
     load (by raising) at the first model whose saves signal receivers.
     """
@@ -85,7 +85,7 @@ class _LoadRun:
         options: LoadOptions,
         using: str,
         state: str,
-        on_object: Callable[[str, models.Model], None] | None = None,
+        on_object: Callable[[str, ModelClass], None] | None = None,
     ):
         self.apps = apps
         self.options = options
@@ -112,10 +112,10 @@ class _LoadRun:
                     natural_keys=self.natural_keys,
                 ):
                     read += 1
+                    pending = Pending(obj, Location(str(fixture), index))
                     if self.on_object is not None:
-                        self.on_object(str(fixture), obj.object)
-                    location = Location(str(fixture), index)
-                    self.add(Pending(obj, location, obj.object.pk))
+                        self.on_object(str(fixture), pending.Model)
+                    self.add(pending)
             if not read and not self.options.ignorenonexistent:
                 raise EmptyFixtureError(
                     "The fixture holds no objects.",
@@ -128,8 +128,7 @@ class _LoadRun:
         self.result.fixtures.append(str(fixture))
 
     def add(self, pending: Pending) -> None:
-        Model = type(pending.instance)
-        if not self.is_wanted(Model):
+        if not self.is_wanted(pending.Model):
             self.result.skipped += 1
             return
         self.writer.add(pending)
@@ -162,8 +161,7 @@ class _LoadRun:
 
     def save_deferred_fields(self, pending: Pending) -> None:
         """Resolve references to objects that appeared later in the fixtures."""
-        instance = pending.instance
-        Model = type(instance)
+        Model = pending.Model
         manager = Model._base_manager.db_manager(self.using)
         for field, value in pending.obj.deferred_fields.items():
             try:
@@ -174,7 +172,7 @@ class _LoadRun:
                     self.writer.write_links(field, [pending], fresh=False)
                 else:
                     resolved = self.resolve_now(field, value)
-                    manager.filter(pk=instance.pk).update(**{field.attname: resolved})
+                    manager.filter(pk=pending.pk).update(**{field.attname: resolved})
             except FixtureError as exc:
                 exc.with_context(
                     fixture=pending.location.fixture,

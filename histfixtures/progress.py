@@ -75,8 +75,8 @@ class FileProgress:
         """
         Count one object of ``fixture``, ending the previous file's line.
 
-        It takes (and ignores) the object too, to serve as the engine's
-        ``on_object`` callback.
+        It takes (and ignores) the object's model too, to serve as the
+        engine's ``on_object`` callback.
         """
         if self.current is None or self.current.label != fixture:
             self.finish()

@@ -6,17 +6,20 @@ field of every object through several layers; for fixtures, whose rows are
 plain values, that is most of the cost. Here the statement is built once
 and the rows go to the driver as parameter tuples: ``executemany`` on every
 backend, ``COPY`` on PostgreSQL (psycopg 3), the fastest path the server has.
-Values are prepared with each field's ``get_db_prep_save()``, exactly what
-the ORM would send.
+Values are prepared as each field's ``get_db_prep_save()`` prepares them
+(through the shortcuts of ``histfixtures.conversions``), exactly what the
+ORM would send.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from histfixtures.conversions import db_preparer
 
 ModelClass = type[models.Model]
 Row = tuple[Any, ...]
@@ -39,11 +42,12 @@ class Table:
         self.name = quote(Model._meta.db_table)
         self.columns = ", ".join(quote(column_of(f)) for f in self.fields)
         self.value_fields = [f for f in self.fields if not f.primary_key]
-        # (attname, bound get_db_prep_save) per column: looked up once, not
-        # per value, since row() runs for every object of a load.
-        self._preparers = [(f.attname, f.get_db_prep_save) for f in self.fields]
-        self._value_preparers = [
-            (f.attname, f.get_db_prep_save) for f in self.value_fields
+        # (attname, get_db_prep_save) per column: made once, not per value,
+        # since row() runs for every object of a load.
+        self.preparers = {f: db_preparer(f, connection) for f in self.fields}
+        self._columns = [(f.attname, self.preparers[f]) for f in self.fields]
+        self._value_columns = [
+            (f.attname, self.preparers[f]) for f in self.value_fields
         ]
         # A field with its own SQL placeholder (e.g. a geometry) needs the ORM.
         self.plain = not any(hasattr(f, "get_placeholder") for f in self.fields)
@@ -53,25 +57,15 @@ class Table:
             and hasattr(connection.connection, "pgconn")  # psycopg 3
         )
 
-    def row(self, instance: models.Model) -> Row:
-        """The prepared column values of ``instance``, in column order."""
-        connection = self.connection
-        return tuple(
-            [
-                prepare(getattr(instance, attname), connection=connection)
-                for attname, prepare in self._preparers
-            ]
-        )
+    def row(self, values: Mapping[str, Any]) -> Row:
+        """The prepared column values of an object's ``values`` (by attname)."""
+        return tuple([prepare(values[attname]) for attname, prepare in self._columns])
 
-    def update_row(self, instance: models.Model) -> Row:
+    def update_row(self, values: Mapping[str, Any]) -> Row:
         """Prepared values for UPDATE: the non-pk columns, then the pk."""
-        connection = self.connection
-        values = [
-            prepare(getattr(instance, attname), connection=connection)
-            for attname, prepare in self._value_preparers
-        ]
-        values.append(self.pk.get_db_prep_value(instance.pk, connection))
-        return tuple(values)
+        row = [prepare(values[attname]) for attname, prepare in self._value_columns]
+        row.append(self.pk.get_db_prep_value(values[self.pk.attname], self.connection))
+        return tuple(row)
 
     def insert(self, rows: Sequence[Row]) -> None:
         """Insert ``rows``, which must not exist yet."""

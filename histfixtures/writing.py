@@ -14,8 +14,7 @@ with rows written earlier in the same load, it is retried the careful way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django.core.serializers.base import DeserializedObject
@@ -28,6 +27,7 @@ from histfixtures.exceptions import (
 )
 from histfixtures.links import LinkTable, through_model
 from histfixtures.locations import Location
+from histfixtures.rows import FixtureObject
 from histfixtures.tables import Table
 from histfixtures.types import OnConflict
 
@@ -36,18 +36,33 @@ DEFAULT_BATCH_SIZE = 1000
 ModelClass = type[models.Model]
 
 
-@dataclass
 class Pending:
     """A deserialized object waiting for its batch, and where it came from."""
 
-    obj: DeserializedObject
-    location: Location
-    # The pk as the fixture gives it (None for objects matched by natural
-    # key or inserted without one), for error messages.
-    fixture_pk: Any = None
+    __slots__ = ("Model", "_pk_attname", "fixture_pk", "location", "obj", "values")
+
+    def __init__(self, obj: DeserializedObject, location: Location) -> None:
+        self.obj = obj
+        self.location = location
+        # The object's values by attname: what its row is written from.
+        self.values: Mapping[str, Any]
+        if isinstance(obj, FixtureObject):
+            self.Model, self.values = obj.Model, obj.values
+        else:
+            self.Model = type(obj.object)
+            self.values = _Attributes(obj.object)
+        self._pk_attname = self.Model._meta.pk.attname
+        # The pk as read (None for an object inserted without one), for
+        # error messages.
+        self.fixture_pk = self.pk
+
+    @property
+    def pk(self) -> Any:
+        return self.values[self._pk_attname]
 
     @property
     def instance(self) -> models.Model:
+        """The model instance (made now if the object was read as values)."""
         return self.obj.object
 
     @property
@@ -56,6 +71,22 @@ class Pending:
         if self.obj.m2m_data is None:
             self.obj.m2m_data = {}
         return self.obj.m2m_data
+
+
+class _Attributes(Mapping[str, Any]):
+    """A model instance's attribute values, read as a mapping."""
+
+    def __init__(self, instance: models.Model) -> None:
+        self.instance = instance
+
+    def __getitem__(self, attname: str) -> Any:
+        return getattr(self.instance, attname)
+
+    def __iter__(self) -> Iterator[str]:
+        return (f.attname for f in self.instance._meta.concrete_fields)
+
+    def __len__(self) -> int:
+        return len(self.instance._meta.concrete_fields)
 
 
 class RowWriter:
@@ -78,8 +109,8 @@ class RowWriter:
 
     def add(self, pending: Pending) -> None:
         """Queue an object; write its model's batch when it is full."""
-        Model = type(pending.instance)
-        pk = pending.instance.pk
+        Model = pending.Model
+        pk = pending.pk
         if pk is None:
             self._insert_one_without_pk(pending)
             return
@@ -140,9 +171,9 @@ class RowWriter:
         self, Model: ModelClass, batch: list[Pending]
     ) -> tuple[list[Pending], list[Pending]]:
         """Look existing rows up, then insert the new and update the rest."""
-        existing = self._existing_pks(Model, [p.instance.pk for p in batch])
-        inserts = [p for p in batch if p.instance.pk not in existing]
-        updates = [p for p in batch if p.instance.pk in existing]
+        existing = self._existing_pks(Model, [p.pk for p in batch])
+        inserts = [p for p in batch if p.pk not in existing]
+        updates = [p for p in batch if p.pk in existing]
         if updates and self.on_conflict == "error":
             raise ObjectExistsError(
                 f"A {Model._meta.label} row with this primary key already exists "
@@ -181,7 +212,7 @@ class RowWriter:
     def _insert(self, Model: ModelClass, batch: list[Pending]) -> None:
         table = self.table(Model)
         if table.plain:
-            table.insert([table.row(p.instance) for p in batch])
+            table.insert([table.row(p.values) for p in batch])
             return
         # raw=True stores the attribute values as they are, as Model.save_base
         # does for fixtures; QuerySet.bulk_create() would run pre_save().
@@ -191,7 +222,7 @@ class RowWriter:
 
     def _update(self, Model: ModelClass, batch: list[Pending]) -> None:
         table = self.table(Model)
-        table.update([table.update_row(p.instance) for p in batch])
+        table.update([table.update_row(p.values) for p in batch])
 
     def _blame(self, batch: list[Pending], write: Callable[[Pending], None]) -> None:
         """Replay a failed batch one object at a time to name the culprit."""
@@ -220,13 +251,12 @@ class RowWriter:
         except FixtureError:
             raise
         except (DatabaseError, ValueError) as exc:
-            instance = pending.instance
             raise InvalidValueError(
                 f"The database rejected this object: {exc}".strip(),
                 fixture=pending.location.fixture,
                 index=pending.location.index,
                 pk=pending.fixture_pk,
-                model=instance._meta.label,
+                model=pending.Model._meta.label,
             ) from exc
 
     def _write_links(
@@ -243,7 +273,7 @@ class RowWriter:
     ) -> None:
         """Make the links of ``field`` for ``owners`` their m2m data."""
         first = owners[0]
-        Model = type(first.instance)
+        Model = first.Model
         through = through_model(field)
         if not through._meta.auto_created:
             raise InvalidValueError(
@@ -255,16 +285,14 @@ class RowWriter:
                 model=Model._meta.label,
                 field=field.name,
             )
-        links = [
-            (p.instance.pk, target) for p in owners for target in p.m2m_data[field.name]
-        ]
+        links = [(p.pk, target) for p in owners for target in p.m2m_data[field.name]]
         link_table = self.link_table(field)
         try:
             with transaction.atomic(using=self.using):
                 if fresh:
                     link_table.add(links)
                 else:
-                    link_table.set([p.instance.pk for p in owners], links)
+                    link_table.set([p.pk for p in owners], links)
         except (DatabaseError, ValueError) as exc:
             raise InvalidValueError(
                 f"The database rejected the many-to-many links: {exc}",

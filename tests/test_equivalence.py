@@ -12,6 +12,7 @@ with the live models is compared with plain loaddata the same way.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -108,7 +109,10 @@ names = st.text(
 
 @st.composite
 def library_fixtures(draw: st.DrawFn) -> list[dict[str, Any]]:
-    """Tags, then writers and books in any order (with links), pks repeated."""
+    """
+    Tags, then writers and books in any order (with links), then listings of
+    the books (decimals, datetimes), pks repeated.
+    """
     writer_pks = draw(st.lists(st.integers(1, 30), min_size=1, max_size=8))
     tag_pks = draw(st.lists(st.integers(1, 30), max_size=6, unique=True))
     # Tags come first: when a book's links are set while a linked tag does
@@ -133,8 +137,43 @@ def library_fixtures(draw: st.DrawFn) -> list[dict[str, Any]]:
         if tag_pks and draw(st.booleans()):
             fields["tags"] = draw(st.lists(st.sampled_from(tag_pks), max_size=4))
         objects.append({"model": "library.book", "pk": pk, "fields": fields})
-    return tags + draw(st.permutations(objects))
+    book_pks = [1] + [o["pk"] for o in objects if o["model"] == "library.book"]
+    listings = [
+        {
+            "model": "shop.listing",
+            "pk": pk,
+            "fields": {
+                "book": draw(st.sampled_from(book_pks)),
+                "amount": draw(amounts),
+                "currency": draw(st.sampled_from(["EUR", "usd", ""])),
+                "listed_at": draw(moments),
+            },
+        }
+        for pk in draw(st.lists(st.integers(1, 20), max_size=6))
+    ]
+    return tags + draw(st.permutations(objects)) + listings
 
+
+# Decimals as fixtures hold them: strings, integers, floats.
+amounts = st.one_of(
+    st.decimals(0, 999999, places=2).map(str),
+    st.integers(0, 999999),
+    st.floats(0, 9999, allow_nan=False).map(lambda f: round(f, 2)),
+)
+# Datetimes aware (UTC or not) and naive, which Django makes aware and warns.
+moments = st.datetimes(
+    min_value=datetime.datetime(2000, 1, 1),
+    max_value=datetime.datetime(2030, 1, 1),
+    timezones=st.sampled_from(
+        [None, datetime.UTC, datetime.timezone(datetime.timedelta(hours=2))]
+    ),
+).map(datetime.datetime.isoformat)
+
+
+#: Both loads warn alike of each naive datetime a fixture holds.
+NAIVE_DATETIMES_WARN = pytest.mark.filterwarnings(
+    "ignore:DateTimeField .* received a naive datetime:RuntimeWarning"
+)
 
 #: 30 generated fixtures per run; the tests' fixtures serve every example.
 GENERATED = settings(
@@ -190,6 +229,7 @@ def seed_existing_rows() -> None:
 
 
 @pytest.mark.django_db
+@NAIVE_DATETIMES_WARN
 @GENERATED
 @given(fixture=library_fixtures())
 def test_generated_fixtures_give_the_rows_of_a_per_object_load(
@@ -213,6 +253,7 @@ def test_generated_fixtures_give_the_rows_of_a_per_object_load(
 
 
 @pytest.mark.django_db
+@NAIVE_DATETIMES_WARN
 @GENERATED
 @given(fixture=library_fixtures())
 def test_loadfixture_in_bulk_gives_the_rows_of_loaddata(

@@ -20,6 +20,7 @@ from django.core.serializers import base
 from django.core.serializers.python import Deserializer as PythonDeserializer
 from django.db import DEFAULT_DB_ALIAS, models
 
+from histfixtures.conversions import Convert, python_converter
 from histfixtures.exceptions import (
     FixtureError,
     InvalidValueError,
@@ -29,9 +30,11 @@ from histfixtures.exceptions import (
 )
 from histfixtures.history import model_history
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
+from histfixtures.rows import FixtureObject, instance_fields
 
-# A field as fixtures name it: a concrete field, a foreign key or a m2m.
-FieldMap: TypeAlias = "dict[str, models.Field[Any, Any]]"
+# The fields as fixtures name them (concrete fields, foreign keys and m2m),
+# each with its to_python().
+FieldMap: TypeAlias = "dict[str, tuple[models.Field[Any, Any], Convert]]"
 
 
 class Deserializer(PythonDeserializer):
@@ -59,6 +62,10 @@ class Deserializer(PythonDeserializer):
         # Index of the object being handled, for error messages.
         self.position = -1
         self._field_maps: dict[type[models.Model], FieldMap] = {}
+        self._pk_converters: dict[type[models.Model], Convert] = {}
+        self._fields_of_rows: dict[
+            type[models.Model], list[models.Field[Any, Any]] | None
+        ] = {}
 
     def __iter__(self) -> Iterator[base.DeserializedObject]:  # type: ignore[override]
         for position, obj in enumerate(self.stream):
@@ -91,16 +98,19 @@ class Deserializer(PythonDeserializer):
         pk = obj.get("pk")
         data: dict[str, Any] = {}
         if "pk" in obj:
-            data[Model._meta.pk.attname] = _to_python(Model._meta.pk, pk)
+            data[Model._meta.pk.attname] = _to_python(
+                Model._meta.pk, pk, self._pk_converter(Model)
+            )
         m2m_data: dict[str, Sequence[Any]] = {}
         deferred_fields: dict[models.Field[Any, Any], Any] = {}
         field_map = self._field_map(Model)
         for name, value in fields.items():
-            field = field_map.get(name)
-            if field is None:
+            try:
+                field, convert = field_map[name]
+            except KeyError:
                 if self.ignorenonexistent:  # type: ignore[attr-defined]
                     continue
-                raise _unknown_field(Model, name, value)
+                raise _unknown_field(Model, name, value) from None
             if field.many_to_many:
                 values = self._handle_m2m_field_node(field, value)
                 if values == base.DEFER_FIELD:
@@ -108,13 +118,20 @@ class Deserializer(PythonDeserializer):
                 else:
                     m2m_data[field.name] = values
             elif field.many_to_one or field.one_to_one:
-                fk_value = self._handle_fk_field_node(field, value)
+                fk_value = self._handle_fk_field_node(field, value, convert)
                 if fk_value == base.DEFER_FIELD:
                     deferred_fields[field] = value
                 else:
                     data[field.attname] = fk_value
             else:
-                data[field.name] = _to_python(field, value)
+                data[field.name] = _to_python(field, value, convert)
+        fields_of_row = self._instance_fields(Model)
+        if fields_of_row is not None and data.get(Model._meta.pk.attname) is not None:
+            if len(data) < len(fields_of_row):
+                for field in fields_of_row:
+                    if field.attname not in data:
+                        data[field.attname] = field.get_default()
+            return FixtureObject(Model, data, m2m_data, deferred_fields)
         instance = Model(**data)
         if instance.pk is None:
             self.natural_keys.assign_pk(instance)
@@ -129,11 +146,12 @@ class Deserializer(PythonDeserializer):
                 field=field.name,
                 value=field_value,
             )
-        Target = field.related_model
+        Target: type[models.Model] = field.related_model  # type: ignore[assignment]
+        convert = self._pk_converter(Target)
         values = []
         for item in field_value:
             if not is_natural_key(item):
-                values.append(_to_python(Target._meta.pk, item))  # type: ignore[union-attr]
+                values.append(_to_python(Target._meta.pk, item, convert))
                 continue
             with _naming(field):
                 resolved = self.natural_keys.resolve_reference(
@@ -145,7 +163,7 @@ class Deserializer(PythonDeserializer):
         return values
 
     def _handle_fk_field_node(
-        self, field: models.Field[Any, Any], field_value: Any
+        self, field: models.Field[Any, Any], field_value: Any, convert: Convert
     ) -> Any:
         if is_natural_key(field_value):
             with _naming(field):
@@ -153,6 +171,9 @@ class Deserializer(PythonDeserializer):
                     field, field_value, defer=self.handle_forward_references
                 )
         try:
+            if type(field_value) is int:
+                # What Django's deserialize_fk_value() ends in, directly.
+                return convert(field_value)
             return super()._handle_fk_field_node(field, field_value)  # type: ignore[misc]
         except Exception as exc:
             raise InvalidValueError(
@@ -169,9 +190,28 @@ class Deserializer(PythonDeserializer):
             return self._field_maps[Model]
         except KeyError:
             meta = Model._meta
-            field_map = {f.name: f for f in [*meta.concrete_fields, *meta.many_to_many]}
+            field_map = {
+                f.name: (f, python_converter(f))
+                for f in [*meta.concrete_fields, *meta.many_to_many]
+            }
             self._field_maps[Model] = field_map
             return field_map
+
+    def _instance_fields(
+        self, Model: type[models.Model]
+    ) -> list[models.Field[Any, Any]] | None:
+        try:
+            return self._fields_of_rows[Model]
+        except KeyError:
+            fields = self._fields_of_rows[Model] = instance_fields(Model)
+            return fields
+
+    def _pk_converter(self, Model: type[models.Model]) -> Convert:
+        try:
+            return self._pk_converters[Model]
+        except KeyError:
+            convert = self._pk_converters[Model] = python_converter(Model._meta.pk)
+            return convert
 
 
 @contextmanager
@@ -230,9 +270,10 @@ def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
     return obj["model"], fields
 
 
-def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
+def _to_python(field: models.Field[Any, Any], value: Any, convert: Convert) -> Any:
+    """``convert`` (the field's to_python()) of ``value``, or our error."""
     try:
-        return field.to_python(value)
+        return convert(value)
     except Exception as exc:
         raise InvalidValueError(
             f"Invalid value for {field.model._meta.label}.{field.name}: "

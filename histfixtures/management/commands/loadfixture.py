@@ -133,8 +133,7 @@ class Command(loaddata.Command):
         objects_read: dict[str, int] = {}
         signalled: dict[type[models.Model], bool] = {}
 
-        def on_object(fixture: str, instance: models.Model) -> None:
-            Model = type(instance)
+        def on_object(fixture: str, Model: type[models.Model]) -> None:
             if Model not in signalled:
                 signalled[Model] = saves_send_signals(Model)
             if signalled[Model]:
