@@ -43,6 +43,8 @@ class _ArrayReader:
 
     def _peek(self) -> str:
         """Skip whitespace and return the next character ("" at the end)."""
+        if self.pos < len(self.buffer) and self.buffer[self.pos] not in " \t\n\r":
+            return self.buffer[self.pos]  # Compact JSON: nothing to skip.
         while True:
             match = _WHITESPACE.match(self.buffer, self.pos)
             assert match is not None  # The pattern matches the empty string.
@@ -55,8 +57,11 @@ class _ArrayReader:
     def _expect(self, char: str, what: str) -> None:
         found = self._peek()
         if found != char:
-            raise self._error(f"expected {what}, found {found or 'end of file'!r}")
+            raise self._unexpected(found, what)
         self.pos += 1
+
+    def _unexpected(self, found: str, what: str) -> MalformedFixtureError:
+        return self._error(f"expected {what}, found {found or 'end of file'!r}")
 
     def _decode_value(self) -> Any:
         self._peek()  # raw_decode() does not skip leading whitespace.
@@ -85,10 +90,13 @@ class _ArrayReader:
             while True:
                 yield self._decode_value()
                 self.count += 1
-                if self._peek() == "]":
+                found = self._peek()
+                if found == "]":
                     self.pos += 1
                     break
-                self._expect(",", "',' or ']' after an object")
+                if found != ",":
+                    raise self._unexpected(found, "',' or ']' after an object")
+                self.pos += 1
         if self._peek():
             raise self._error("unexpected data after the closing ']'")
 

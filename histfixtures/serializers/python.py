@@ -61,6 +61,7 @@ class Deserializer(PythonDeserializer):
         self.natural_keys = natural_keys
         # Index of the object being handled, for error messages.
         self.position = -1
+        self._models: dict[str, type[models.Model]] = {}
         self._field_maps: dict[type[models.Model], FieldMap] = {}
         self._pk_converters: dict[type[models.Model], Convert] = {}
         self._fields_of_rows: dict[
@@ -124,7 +125,10 @@ class Deserializer(PythonDeserializer):
                 else:
                     data[field.attname] = fk_value
             else:
-                data[field.name] = _to_python(field, value, convert)
+                try:  # _to_python(), inline: this runs for most values.
+                    data[field.name] = convert(value)
+                except Exception as exc:
+                    raise _invalid_value(field, value, exc) from exc
         fields_of_row = self._instance_fields(Model)
         if fields_of_row is not None and data.get(Model._meta.pk.attname) is not None:
             if len(data) < len(fields_of_row):
@@ -183,7 +187,16 @@ class Deserializer(PythonDeserializer):
             ) from exc
 
     def _get_model_from_node(self, model_identifier: Any) -> type[models.Model]:
-        return get_model(self.apps, model_identifier)
+        # Looked up once per label: a fixture names a few models many times.
+        if type(model_identifier) is not str:
+            return get_model(self.apps, model_identifier)
+        try:
+            return self._models[model_identifier]
+        except KeyError:
+            Model = self._models[model_identifier] = get_model(
+                self.apps, model_identifier
+            )
+            return Model
 
     def _field_map(self, Model: type[models.Model]) -> FieldMap:
         try:
@@ -275,12 +288,17 @@ def _to_python(field: models.Field[Any, Any], value: Any, convert: Convert) -> A
     try:
         return convert(value)
     except Exception as exc:
-        raise InvalidValueError(
-            f"Invalid value for {field.model._meta.label}.{field.name}: "
-            f"{_describe(exc)}",
-            field=field.name,
-            value=value,
-        ) from exc
+        raise _invalid_value(field, value, exc) from exc
+
+
+def _invalid_value(
+    field: models.Field[Any, Any], value: Any, exc: Exception
+) -> InvalidValueError:
+    return InvalidValueError(
+        f"Invalid value for {field.model._meta.label}.{field.name}: {_describe(exc)}",
+        field=field.name,
+        value=value,
+    )
 
 
 def _unknown_field(
