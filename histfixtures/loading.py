@@ -50,9 +50,10 @@ def load(
     Load the fixtures named by ``labels`` with the models of ``apps``.
 
     ``on_object``, if given, is called with the fixture file's name and the
-    object's model after each object read, before it is written: the loadfixture
-    command draws its progress line and, with the live models, stops the
-    load (by raising) at the first model whose saves signal receivers.
+    object's model after each object read, before it is written: the
+    loadfixture command draws its progress line and, with the live models,
+    stops the load (by raising) at the first model whose saves signal
+    receivers.
     """
     if not labels:
         raise ValueError("Name at least one fixture to load.")
