@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,8 +27,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.management import call_command
 from django.core.management.sql import emit_post_migrate_signal
 from django.core.serializers.base import DeserializationError
-from django.db import DatabaseError, connection
-from django.db.migrations.state import ProjectState
+from django.db import DatabaseError, connection, models
+from django.db.migrations.state import ModelState, ProjectState
 
 import histfixtures
 from histfixtures import (
@@ -864,3 +866,77 @@ def test_django_loaddata_in_historical_models_cannot_resolve_every_key(
     # histfixtures resolves both, given the Club's key.
     load_at_0003(LoadFixture(str(path), natural_keys=CLUB_BY_NAME))
     assert historical(MEMBERS_0003, "Member").objects.filter(handle="sho").exists()
+
+
+# -- A primary key with a default -----------------------------------------------
+
+
+@pytest.fixture
+def badge_apps(transactional_db: None) -> Iterator[Apps]:
+    """The latest state plus members.Badge, whose UUID pk has a default."""
+    state = state_at(MEMBERS_LATEST)
+    state.add_model(
+        ModelState(
+            "members",
+            "Badge",
+            [
+                ("id", models.UUIDField(primary_key=True, default=uuid.uuid4)),
+                ("code", models.CharField(max_length=20, unique=True)),
+                ("label", models.CharField(max_length=50)),
+            ],
+        )
+    )
+    Badge = state.apps.get_model("members", "Badge")
+    with connection.schema_editor() as editor:
+        editor.create_model(Badge)
+    try:
+        yield state.apps
+    finally:
+        with connection.schema_editor() as editor:
+            editor.delete_model(Badge)
+
+
+BADGES_JSON = json.dumps(
+    [
+        {"model": "members.badge", "fields": {"code": "gold", "label": "Gold"}},
+        {"model": "members.badge", "fields": {"code": "new", "label": "New"}},
+    ]
+)
+BADGES_XML = """<?xml version="1.0" encoding="utf-8"?>
+<django-objects version="1.0">
+  <object model="members.badge">
+    <field name="code" type="CharField">gold</field>
+    <field name="label" type="CharField">Gold</field>
+  </object>
+  <object model="members.badge">
+    <field name="code" type="CharField">new</field>
+    <field name="label" type="CharField">New</field>
+  </object>
+</django-objects>
+"""
+
+
+@pytest.mark.parametrize(("name", "text"), [("json", BADGES_JSON), ("xml", BADGES_XML)])
+def test_an_object_without_pk_matches_by_key_though_its_pk_has_a_default(
+    badge_apps: Apps, tmp_path: Path, name: str, text: str
+) -> None:
+    """
+    As Django's deserializers do: an object the fixture gives no pk is matched
+    by natural key even when the pk field has a default, so loading updates
+    the row rather than adding a second one with a fresh UUID.
+    """
+    Badge = badge_apps.get_model("members", "Badge")
+    gold = Badge._base_manager.create(code="gold", label="Old")
+    path = tmp_path / f"badges.{name}"
+    path.write_text(text, encoding="utf-8")
+
+    histfixtures.load_fixture(
+        badge_apps,
+        SimpleNamespace(connection=connection),  # type: ignore[arg-type]
+        str(path),
+        natural_keys={"members.Badge": ["code"]},
+    )
+
+    rows = {code: (pk, label) for pk, code, label in Badge._base_manager.values_list()}
+    assert rows["gold"] == (gold.pk, "Gold")
+    assert set(rows) == {"gold", "new"}

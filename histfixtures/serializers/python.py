@@ -137,7 +137,9 @@ class Deserializer(PythonDeserializer):
                         data[field.attname] = field.get_default()
             return FixtureObject(Model, data, m2m_data, deferred_fields)
         instance = Model(**data)
-        if instance.pk is None:
+        if data.get(Model._meta.pk.attname) is None:
+            # As Django's build_instance(): an object the fixture gives no pk
+            # is matched by natural key, even if its pk field has a default.
             self.natural_keys.assign_pk(instance)
         return base.DeserializedObject(instance, m2m_data, deferred_fields)
 

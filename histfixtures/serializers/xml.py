@@ -71,7 +71,8 @@ class Deserializer(xml_serializer.Deserializer):
             if not self.ignore:
                 self._check_field_names(Model, node)
             obj: base.DeserializedObject = super()._handle_object(node)  # type: ignore[misc]
-            if obj.object.pk is None:
+            if obj.object.pk is None or not _gives_pk(node, Model):
+                # Matched by natural key, even if the pk field has a default.
                 self.natural_keys.assign_pk(obj.object)
             return obj
         except FixtureError as exc:
@@ -141,3 +142,12 @@ class Deserializer(xml_serializer.Deserializer):
                 f"<{node.nodeName}> node is missing the required '{attr}' attribute"
             )
         return get_model(self.apps, identifier)
+
+
+def _gives_pk(node: Element, Model: type[models.Model]) -> bool:
+    """Whether an <object> gives its pk, as an attribute or a field."""
+    pk_name = Model._meta.pk.attname
+    return node.hasAttribute("pk") or any(
+        field.getAttribute("name") == pk_name
+        for field in node.getElementsByTagName("field")
+    )
