@@ -62,7 +62,7 @@ class FixtureObject(DeserializedObject):
         self._object = instance
 
 
-def instance_fields(Model: ModelClass) -> list[models.Field[Any, Any]] | None:
+def row_fields(Model: ModelClass) -> list[models.Field[Any, Any]] | None:
     """
     The fields whose values make ``Model``'s rows, in ``__init__``'s order,
     if a row can be made without an instance; None if it cannot.

@@ -23,7 +23,7 @@ from django.db import connection, models
 from django.db.models import F, signals
 
 from histfixtures import deserialize, load_fixture
-from histfixtures.rows import FixtureObject, instance_fields
+from histfixtures.rows import FixtureObject, row_fields
 from tests.utils import apps_at
 
 LATEST = (("library", "0011_writer_slug"), ("shop", "0008_order_total_cents"))
@@ -61,7 +61,7 @@ def _model(
 
 def test_a_plain_model_is_written_from_its_values() -> None:
     Plain = _model("Plain", name=models.CharField(max_length=10))
-    fields = instance_fields(Plain)
+    fields = row_fields(Plain)
     assert fields is not None
     assert [f.attname for f in fields] == ["id", "name"]
 
@@ -104,7 +104,7 @@ class _OwnPk(models.Model):
 def test_models_whose_init_changes_values_get_instances(
     make: Callable[[], type[models.Model]],
 ) -> None:
-    assert instance_fields(make()) is None
+    assert row_fields(make()) is None
 
 
 @pytest.mark.parametrize("signal", [signals.pre_init, signals.post_init])
@@ -116,7 +116,7 @@ def test_init_receivers_get_instances(signal: signals.ModelSignal) -> None:
 
     signal.connect(receiver, sender=Model)
     try:
-        assert instance_fields(Model) is None
+        assert row_fields(Model) is None
     finally:
         signal.disconnect(receiver, sender=Model)
 

@@ -30,7 +30,7 @@ from histfixtures.exceptions import (
 )
 from histfixtures.history import model_history
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
-from histfixtures.rows import FixtureObject, instance_fields
+from histfixtures.rows import FixtureObject, row_fields
 
 # The fields as fixtures name them (concrete fields, foreign keys and m2m),
 # each with its to_python().
@@ -64,7 +64,7 @@ class Deserializer(PythonDeserializer):
         self._models: dict[str, type[models.Model]] = {}
         self._field_maps: dict[type[models.Model], FieldMap] = {}
         self._pk_converters: dict[type[models.Model], Convert] = {}
-        self._fields_of_rows: dict[
+        self._row_fields_of: dict[
             type[models.Model], list[models.Field[Any, Any]] | None
         ] = {}
 
@@ -129,10 +129,11 @@ class Deserializer(PythonDeserializer):
                     data[field.name] = convert(value)
                 except Exception as exc:
                     raise _invalid_value(field, value, exc) from exc
-        fields_of_row = self._instance_fields(Model)
-        if fields_of_row is not None and data.get(Model._meta.pk.attname) is not None:
-            if len(data) < len(fields_of_row):
-                for field in fields_of_row:
+        # A plain model's object is kept as its values (see rows.py).
+        columns = self._row_fields(Model)
+        if columns is not None and data.get(Model._meta.pk.attname) is not None:
+            if len(data) < len(columns):
+                for field in columns:
                     if field.attname not in data:
                         data[field.attname] = field.get_default()
             return FixtureObject(Model, data, m2m_data, deferred_fields)
@@ -212,13 +213,13 @@ class Deserializer(PythonDeserializer):
             self._field_maps[Model] = field_map
             return field_map
 
-    def _instance_fields(
+    def _row_fields(
         self, Model: type[models.Model]
     ) -> list[models.Field[Any, Any]] | None:
         try:
-            return self._fields_of_rows[Model]
+            return self._row_fields_of[Model]
         except KeyError:
-            fields = self._fields_of_rows[Model] = instance_fields(Model)
+            fields = self._row_fields_of[Model] = row_fields(Model)
             return fields
 
     def _pk_converter(self, Model: type[models.Model]) -> Convert:
