@@ -352,6 +352,24 @@ def test_trailing_data_after_the_list_raises(hist_apps: Apps, garbage: str) -> N
     assert info.value.index == 2
 
 
+def test_objects_without_a_comma_between_them_raise(hist_apps: Apps) -> None:
+    text = f"[{json.dumps(AUTHOR)} {json.dumps(PUBLISHER)}]"
+
+    with pytest.raises(MalformedFixtureError) as info:
+        _load("json", text, hist_apps)
+
+    assert "expected ',' or ']' after an object, found '{'" in str(info.value)
+    assert info.value.index == 1
+
+
+def test_compact_json_in_small_chunks_parses(hist_apps: Apps) -> None:
+    text = json.dumps([AUTHOR, PUBLISHER, BOOK], separators=(",", ":"))
+
+    for data in (text, RecordingStream(text.encode(), max_chunk=3)):
+        objects = _load("json", data, hist_apps)
+        assert [obj.object.pk for obj in objects] == [1, 2, 3]
+
+
 @pytest.mark.parametrize("text", ["{}", '{"model": "library.author"}', "1", "nul"])
 def test_json_that_is_not_a_list_raises(hist_apps: Apps, text: str) -> None:
     with pytest.raises(MalformedFixtureError):
