@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from histfixtures.conversions import db_preparer, python_converter
 
-UTC = datetime.UTC
+UTC = datetime.timezone.utc
 PLUS_TWO = datetime.timezone(datetime.timedelta(hours=2))
 
 VALUES: list[Any] = [

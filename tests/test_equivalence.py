@@ -165,7 +165,7 @@ moments = st.datetimes(
     min_value=datetime.datetime(2000, 1, 1),
     max_value=datetime.datetime(2030, 1, 1),
     timezones=st.sampled_from(
-        [None, datetime.UTC, datetime.timezone(datetime.timedelta(hours=2))]
+        [None, datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=2))]
     ),
 ).map(datetime.datetime.isoformat)
 

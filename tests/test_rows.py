@@ -27,7 +27,7 @@ from histfixtures.rows import FixtureObject, row_fields
 from tests.utils import apps_at
 
 LATEST = (("library", "0011_writer_slug"), ("shop", "0008_order_total_cents"))
-LISTED_AT = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
+LISTED_AT = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
 CATALOG = [
     {"model": "library.tag", "pk": 9, "fields": {"name": "poetry"}},
     {"model": "library.writer", "pk": 7, "fields": {"name": "Ann"}},
