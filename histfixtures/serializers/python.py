@@ -62,11 +62,7 @@ class Deserializer(PythonDeserializer):
         # Index of the object being handled, for error messages.
         self.position = -1
         self._models: dict[str, type[models.Model]] = {}
-        self._field_maps: dict[type[models.Model], FieldMap] = {}
-        self._pk_converters: dict[type[models.Model], Convert] = {}
-        self._row_fields_of: dict[
-            type[models.Model], list[models.Field[Any, Any]] | None
-        ] = {}
+        self._plans: dict[type[models.Model], _ModelPlan] = {}
 
     def __iter__(self) -> Iterator[base.DeserializedObject]:  # type: ignore[override]
         for position, obj in enumerate(self.stream):
@@ -96,15 +92,14 @@ class Deserializer(PythonDeserializer):
     def _build(
         self, Model: type[models.Model], obj: dict[str, Any], fields: dict[str, Any]
     ) -> base.DeserializedObject:
-        pk = obj.get("pk")
+        plan = self._plan(Model)
+        pk_attname = plan.pk.attname
         data: dict[str, Any] = {}
         if "pk" in obj:
-            data[Model._meta.pk.attname] = _to_python(
-                Model._meta.pk, pk, self._pk_converter(Model)
-            )
+            data[pk_attname] = _to_python(plan.pk, obj["pk"], plan.pk_convert)
         m2m_data: dict[str, Sequence[Any]] = {}
         deferred_fields: dict[models.Field[Any, Any], Any] = {}
-        field_map = self._field_map(Model)
+        field_map = plan.fields
         for name, value in fields.items():
             try:
                 field, convert = field_map[name]
@@ -130,15 +125,15 @@ class Deserializer(PythonDeserializer):
                 except Exception as exc:
                     raise _invalid_value(field, value, exc) from exc
         # A plain model's object is kept as its values (see rows.py).
-        columns = self._row_fields(Model)
-        if columns is not None and data.get(Model._meta.pk.attname) is not None:
+        columns = plan.row_fields
+        if columns is not None and data.get(pk_attname) is not None:
             if len(data) < len(columns):
                 for field in columns:
                     if field.attname not in data:
                         data[field.attname] = field.get_default()
             return FixtureObject(Model, data, m2m_data, deferred_fields)
         instance = Model(**data)
-        if data.get(Model._meta.pk.attname) is None:
+        if data.get(pk_attname) is None:
             # As Django's build_instance(): an object the fixture gives no pk
             # is matched by natural key, even if its pk field has a default.
             self.natural_keys.assign_pk(instance)
@@ -153,12 +148,11 @@ class Deserializer(PythonDeserializer):
                 field=field.name,
                 value=field_value,
             )
-        Target: type[models.Model] = field.related_model  # type: ignore[assignment]
-        convert = self._pk_converter(Target)
+        target = self._plan(field.related_model)  # type: ignore[arg-type]
         values = []
         for item in field_value:
             if not is_natural_key(item):
-                values.append(_to_python(Target._meta.pk, item, convert))
+                values.append(_to_python(target.pk, item, target.pk_convert))
                 continue
             with _naming(field):
                 resolved = self.natural_keys.resolve_reference(
@@ -201,33 +195,29 @@ class Deserializer(PythonDeserializer):
             )
             return Model
 
-    def _field_map(self, Model: type[models.Model]) -> FieldMap:
+    def _plan(self, Model: type[models.Model]) -> _ModelPlan:
         try:
-            return self._field_maps[Model]
+            return self._plans[Model]
         except KeyError:
-            meta = Model._meta
-            field_map = {
-                f.name: (f, python_converter(f))
-                for f in [*meta.concrete_fields, *meta.many_to_many]
-            }
-            self._field_maps[Model] = field_map
-            return field_map
+            plan = self._plans[Model] = _ModelPlan(Model)
+            return plan
 
-    def _row_fields(
-        self, Model: type[models.Model]
-    ) -> list[models.Field[Any, Any]] | None:
-        try:
-            return self._row_fields_of[Model]
-        except KeyError:
-            fields = self._row_fields_of[Model] = row_fields(Model)
-            return fields
 
-    def _pk_converter(self, Model: type[models.Model]) -> Convert:
-        try:
-            return self._pk_converters[Model]
-        except KeyError:
-            convert = self._pk_converters[Model] = python_converter(Model._meta.pk)
-            return convert
+class _ModelPlan:
+    """What reading the objects of one model needs, worked out once."""
+
+    __slots__ = ("fields", "pk", "pk_convert", "row_fields")
+
+    def __init__(self, Model: type[models.Model]) -> None:
+        meta = Model._meta
+        self.fields: FieldMap = {
+            f.name: (f, python_converter(f))
+            for f in [*meta.concrete_fields, *meta.many_to_many]
+        }
+        self.pk = meta.pk
+        self.pk_convert = python_converter(meta.pk)
+        # Not None for a plain model, whose objects are kept as values.
+        self.row_fields = row_fields(Model)
 
 
 @contextmanager
