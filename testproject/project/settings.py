@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "library",
     "shop",
     "members",
+    "shapes",
 ]
 
 MIDDLEWARE: list[str] = []
