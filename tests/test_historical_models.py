@@ -9,6 +9,7 @@ library.Author and library.Publisher; the live registry has library.Writer
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -17,6 +18,9 @@ import pytest
 from django.apps.registry import Apps
 from django.core import serializers
 from django.core.management import call_command
+from django.core.management import utils as management_utils
+from django.core.management.base import CommandError
+from django.core.management.commands import loaddata as loaddata_command
 from django.core.serializers import python as python_serializer
 from django.core.serializers import xml_serializer
 from django.core.serializers.base import DeserializationError
@@ -59,6 +63,9 @@ def _model_of(fixture: str, format: str = "json") -> type[Any]:
 def _live_registry_is_restored() -> None:
     assert python_serializer.apps is django.apps.apps
     assert xml_serializer.apps is django.apps.apps
+    assert loaddata_command.parse_apps_and_model_labels is (
+        management_utils.parse_apps_and_model_labels
+    )
 
 
 def test_django_deserialize_uses_historical_model_inside_block(
@@ -295,3 +302,89 @@ def test_plain_loaddata_in_runpython_fails_at_the_same_state(
         )
 
     assert snapshot() == before
+
+
+# -- loaddata --exclude inside the block (issue 13, item 6) -------------------
+
+LATEST_NODES = (("library", "0011_writer_slug"), ("shop", "0008_order_total_cents"))
+
+SHOP_AND_LIBRARY = [
+    {"model": "library.writer", "pk": 200, "fields": {"name": "W", "slug": "w"}},
+    {"model": "shop.customer", "pk": 200, "fields": {"full_name": "C", "email": ""}},
+    {
+        "model": "shop.order",
+        "pk": 200,
+        "fields": {
+            "customer": 200,
+            "created": "2024-01-01T00:00:00Z",
+            "total_cents": 100,
+            "listings": [],
+        },
+    },
+]
+
+
+def _loaded_pks(apps: Apps) -> dict[str, list[int]]:
+    return {
+        label: sorted(
+            apps.get_model(label).objects.filter(pk=200).values_list("pk", flat=True)
+        )
+        for label in ("library.writer", "shop.customer", "shop.order")
+    }
+
+
+@pytest.mark.parametrize(
+    ("exclude", "loaded"),
+    [
+        pytest.param(["shop"], ["library.writer"], id="app"),
+        pytest.param(["shop.order"], ["library.writer", "shop.customer"], id="model"),
+        pytest.param(["shop.Order", "library"], ["shop.customer"], id="model-and-app"),
+    ],
+)
+def test_loaddata_exclude_applies_to_historical_models(
+    db: None, tmp_path: Any, exclude: list[str], loaded: list[str]
+) -> None:
+    path = tmp_path / "shop_and_library.json"
+    path.write_text(json.dumps(SHOP_AND_LIBRARY), encoding="utf-8")
+    apps = apps_at(*LATEST_NODES)
+
+    with historical_models(apps):
+        call_command("loaddata", str(path), exclude=exclude, verbosity=0)
+
+    assert _loaded_pks(apps) == {
+        label: [200] if label in loaded else []
+        for label in ("library.writer", "shop.customer", "shop.order")
+    }
+    _live_registry_is_restored()
+
+
+def test_loaddata_exclude_names_a_model_only_the_state_has(
+    migrations_restored: None, tmp_path: Any
+) -> None:
+    # library.publisher exists at 0001 (deleted by 0010): loaddata outside
+    # the block refuses the label, inside it the label excludes its rows.
+    migrate(("shop", "zero"), ("library", "0001_initial"))
+    objects = [
+        {"model": "library.author", "pk": 200, "fields": {"name": "A"}},
+        {"model": "library.publisher", "pk": 200, "fields": {"name": "P"}},
+    ]
+    path = tmp_path / "authors_and_publishers.json"
+    path.write_text(json.dumps(objects), encoding="utf-8")
+    apps = apps_at(INITIAL)
+
+    with historical_models(apps):
+        call_command("loaddata", str(path), exclude=["library.publisher"], verbosity=0)
+
+    assert apps.get_model("library", "Author").objects.filter(pk=200).exists()
+    assert not apps.get_model("library", "Publisher").objects.filter(pk=200).exists()
+
+
+def test_loaddata_exclude_of_an_unknown_label_is_refused_inside_the_block(
+    hist_apps: Apps,
+) -> None:
+    with (
+        historical_models(hist_apps),
+        pytest.raises(CommandError, match="nosuchapp"),
+    ):
+        call_command("loaddata", "library_initial", exclude=["nosuchapp"], verbosity=0)
+    _live_registry_is_restored()
