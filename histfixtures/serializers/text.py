@@ -29,11 +29,21 @@ def text_chunks(stream_or_string: IO[Any] | str | bytes) -> Iterator[str]:
 
 
 def text_lines(stream_or_string: IO[Any] | str | bytes) -> Iterator[str]:
-    """Yield lines of text, reading the input chunk by chunk."""
-    pending = ""
+    """
+    Yield lines of text, reading the input chunk by chunk.
+
+    The pieces of a line are collected in a list and joined once, so a line
+    of any length costs time linear in its length.
+    """
+    pending: list[str] = []
     for chunk in text_chunks(stream_or_string):
-        lines = (pending + chunk).split("\n")
-        pending = lines.pop()
-        yield from lines
-    if pending:
-        yield pending
+        if "\n" not in chunk:
+            pending.append(chunk)
+            continue
+        lines = chunk.split("\n")
+        pending.append(lines[0])
+        yield "".join(pending)
+        yield from lines[1:-1]
+        pending = [lines[-1]]
+    if last := "".join(pending):
+        yield last
