@@ -17,7 +17,7 @@ operation's state from replaying them, the fixtures from disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.apps.config import AppConfig
@@ -33,9 +33,11 @@ from histfixtures.exceptions import (
     AmbiguousFixtureError,
     FixtureError,
     FixtureNotFoundError,
+    MalformedFixtureError,
 )
 from histfixtures.history import model_history
 from histfixtures.operations import LoadFixture
+from histfixtures.types import RawObject
 from histfixtures.validation import (
     RAW_FORMATS,
     Problem,
@@ -143,7 +145,8 @@ class _OperationCheck:
         return Error(
             f"The fixture {exc.fixture or label}, loaded by {self.name}, cannot "
             f"be parsed{where}: {exc.message}",
-            hint=f"Fix the file: manage.py loaddata {label} would fail the same way.",
+            hint=(exc.hint + " " if exc.hint else "")
+            + f"Fix the file: manage.py loaddata {label} would fail the same way.",
             obj=self.migration,
             id="histfixtures.E002",
         )
@@ -173,7 +176,7 @@ class _OperationCheck:
         if fixture.format not in RAW_FORMATS:
             return []  # A custom format: only Django's deserializer knows it.
         problems = find_problems(
-            read_raw_objects(fixture),
+            _read_guarded(fixture),
             self.state,
             self.operation.options,
             render=self.render,
@@ -220,6 +223,39 @@ class _OperationCheck:
             obj=self.migration,
             id="histfixtures.E005",
         )
+
+
+def _read_guarded(fixture: FixtureFile) -> Iterator[RawObject]:
+    """
+    The fixture's objects; any error of reading them is a FixtureError.
+
+    The readers raise FixtureErrors for what they know to be bad input; this
+    is the net for the rest, because an exception out of a system check
+    stops every manage.py command, not just the ones that load the fixture.
+    """
+    objects = read_raw_objects(fixture)
+    index = 0
+    while True:
+        try:
+            obj = next(objects)
+        except StopIteration:
+            return
+        except FixtureError:
+            raise
+        except RecursionError as exc:
+            raise MalformedFixtureError(
+                "It is nested too deeply (lists or mappings inside one another).",
+                fixture=str(fixture),
+                index=index,
+            ) from exc
+        except Exception as exc:
+            raise MalformedFixtureError(
+                f"It cannot be read: {type(exc).__name__}: {exc}",
+                fixture=str(fixture),
+                index=index,
+            ) from exc
+        yield obj
+        index += 1
 
 
 def _model_history(label: str) -> str:
