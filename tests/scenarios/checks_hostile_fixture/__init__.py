@@ -1,0 +1,1 @@
+"""Scenario: a fixture that does not parse (E002)."""
