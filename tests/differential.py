@@ -1,0 +1,400 @@
+"""
+The differential harness: one fixture, loaded by loaddata and by histfixtures.
+
+Django's ``loaddata`` with the live models is the oracle (SPEC §8). For a
+fixture (a list of dicts) and a seed (rows that exist before the load), each
+load runs inside a savepoint of the test's transaction that is rolled back
+afterwards: the shapes tables are flushed with their sequences restarted,
+the seed is inserted, the fixture is loaded by one path, and the outcome is
+read back with raw SQL. The outcome is every shapes table's rows (values and
+their Python types, as the database driver returns them), the link tables
+as sets of (owner, target) pairs, and the primary key that one plain insert
+per model gets afterwards (the sequences a load must leave right); or, when
+the load raised, only that it failed (the messages differ by design).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import yaml
+from django.apps import apps as live_apps
+from django.apps.registry import Apps
+from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
+
+from histfixtures import FixtureError, load_fixture
+from histfixtures.management.commands import loadfixture
+from tests.utils import state_at
+
+#: The state the historical path loads at: the shapes app's only migration.
+SHAPES_STATE = ("shapes", "0001_initial")
+
+#: The natural keys histfixtures is told for the historical path (historical
+#: models have no natural_key(); the managers' get_by_natural_key() alone
+#: cannot match objects written without a pk).
+NATURAL_KEYS: dict[str, list[str]] = {
+    "shapes.Tag": ["name"],
+    "shapes.Label": ["name"],
+    "shapes.Country": ["code"],
+    "shapes.City": ["name", "country"],
+    "shapes.Street": ["name", "city"],
+}
+
+FORMATS = ("json", "jsonl", "yaml", "xml")
+PATHS = ("historical", "loadfixture")
+
+Fixture = Sequence[Mapping[str, Any]]
+
+
+@functools.cache
+def historical_apps() -> Apps:
+    """The apps of the shapes state (rendering them is slow: once per run)."""
+    return state_at(SHAPES_STATE).apps
+
+
+def shapes_models() -> list[type[models.Model]]:
+    """The concrete, managed-or-not live models of the shapes app."""
+    return [
+        model
+        for model in live_apps.get_app_config("shapes").get_models()
+        if not model._meta.proxy
+    ]
+
+
+def link_tables() -> set[str]:
+    """The auto-created many-to-many tables, compared as sets of pairs."""
+    return {
+        f.remote_field.through._meta.db_table
+        for model in shapes_models()
+        for f in model._meta.local_many_to_many
+        if f.remote_field.through._meta.auto_created
+    }
+
+
+def shapes_tables() -> list[str]:
+    return sorted(
+        t for t in connection.introspection.table_names() if t.startswith("shapes_")
+    )
+
+
+# --- writing fixtures --------------------------------------------------------
+
+
+def write_fixture(directory: Path, objects: Fixture, fmt: str, name: str) -> Path:
+    """``objects`` as a fixture file in ``fmt``, the way dumpdata writes it."""
+    path = directory / f"{name}.{fmt}"
+    if fmt == "json":
+        text = json.dumps(list(objects), ensure_ascii=False, indent=2)
+    elif fmt == "jsonl":
+        text = "".join(json.dumps(obj) + "\n" for obj in objects)
+    elif fmt == "yaml":
+        text = yaml.safe_dump(list(objects), allow_unicode=True)
+    elif fmt == "xml":
+        text = to_xml(objects)
+    else:
+        raise ValueError(fmt)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def to_xml(objects: Fixture) -> str:
+    """The document Django's xml serializer writes for these objects."""
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', '<django-objects version="1.0">']
+    for obj in objects:
+        Model = live_apps.get_model(obj["model"])
+        attrs = f"model={quoteattr(obj['model'])}"
+        if "pk" in obj:
+            attrs += f" pk={quoteattr(_xml_pk(obj['pk']))}"
+        lines.append(f"  <object {attrs}>")
+        for name, value in obj.get("fields", {}).items():
+            lines.append("    " + _xml_field(Model._meta.get_field(name), value))
+        lines.append("  </object>")
+    lines.append("</django-objects>")
+    return "\n".join(lines) + "\n"
+
+
+def _xml_pk(pk: Any) -> str:
+    # A composite pk is written as its JSON list (CompositePrimaryKey's
+    # value_to_string()); None would not be written at all.
+    return json.dumps(pk) if isinstance(pk, list) else str(pk)
+
+
+def _natural(values: Sequence[Any]) -> str:
+    return "".join(f"<natural>{escape(str(v))}</natural>" for v in values)
+
+
+def _xml_field(f: Any, value: Any) -> str:
+    name = quoteattr(f.name)
+    if f.many_to_many:
+        to = quoteattr(f.remote_field.model._meta.label_lower)
+        items = "".join(
+            f"<object>{_natural(v)}</object>"
+            if isinstance(v, list)
+            else f"<object pk={quoteattr(str(v))}></object>"
+            for v in value
+        )
+        return f'<field name={name} rel="ManyToManyRel" to={to}>{items}</field>'
+    if f.is_relation:
+        to = quoteattr(f.remote_field.model._meta.label_lower)
+        if value is None:
+            inner = "<None></None>"
+        elif isinstance(value, list):
+            inner = _natural(value)
+        else:
+            inner = escape(str(value))
+        return f'<field name={name} rel="ManyToOneRel" to={to}>{inner}</field>'
+    kind = quoteattr(f.get_internal_type())
+    if value is None:
+        inner = "<None></None>"
+    elif isinstance(f, models.JSONField):
+        inner = escape(json.dumps(value))
+    elif isinstance(value, bool):
+        inner = str(value)
+    else:
+        inner = escape(str(value))
+    return f"<field name={name} type={kind}>{inner}</field>"
+
+
+def b64(data: bytes) -> str:
+    """A BinaryField's value as fixtures hold it."""
+    return base64.b64encode(data).decode("ascii")
+
+
+# --- outcomes -----------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a load left: rows and next pks, or the fact that it failed."""
+
+    failed: bool = False
+    error: BaseException | None = field(default=None, compare=False)
+    tables: dict[str, Any] = field(default_factory=dict)
+    next_pks: dict[str, Any] = field(default_factory=dict)
+    # Whether loadfixture loaded in bulk (None: not loadfixture).
+    bulk: bool | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:  # the tables that hold rows, for messages
+        if self.failed:
+            return f"Outcome(failed: {self.error!r})"
+        filled = {table: rows for table, rows in self.tables.items() if rows}
+        return f"Outcome(tables={filled!r}, next_pks={self.next_pks!r})"
+
+
+def typed(value: Any) -> Any:
+    """A column value with its type: 1 and 1.0 and True must not compare equal."""
+    if isinstance(value, memoryview):
+        value = bytes(value)
+    return (type(value).__name__, repr(value))
+
+
+def read_tables() -> dict[str, Any]:
+    """Every shapes table by raw SQL: link tables as sorted pairs."""
+    links = link_tables()
+    result: dict[str, Any] = {}
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table in shapes_tables():
+            columns = [
+                c.name
+                for c in connection.introspection.get_table_description(cursor, table)
+            ]
+            if table in links:
+                pair = [c for c in columns if c != "id"]
+                cursor.execute(
+                    f"SELECT {', '.join(map(quote, pair))} FROM {quote(table)}"
+                )
+                result[table] = sorted(tuple(row) for row in cursor.fetchall())
+                continue
+            order = ", ".join(str(i + 1) for i in range(len(columns)))
+            cursor.execute(f"SELECT * FROM {quote(table)} ORDER BY {order}")
+            result[table] = [tuple(typed(v) for v in row) for row in cursor.fetchall()]
+    return result
+
+
+def next_pks() -> dict[str, Any]:
+    """
+    The pk of one plain insert per model with an automatic pk, made after the
+    load with minimal values (an error's type if the insert fails: a
+    sequence a load left behind its rows collides).
+    """
+    get = live_apps.get_model
+    made: dict[str, Any] = {}
+
+    def insert(label: str, **values: Any) -> Any:
+        try:
+            with transaction.atomic():
+                obj = get(label).objects.create(**values)
+        except Exception as exc:
+            made[label] = type(exc).__name__
+            return None
+        made[label] = obj.pk
+        return obj
+
+    insert("shapes.Scalar")
+    tag = insert("shapes.Tag", name="\u2603 next pk")
+    insert("shapes.Article")
+    insert("shapes.Label", name="next pk")
+    country = insert("shapes.Country", code="!!")
+    city = insert("shapes.City", name="next pk", country=country) if country else None
+    if city:
+        insert("shapes.Street", name="next pk", city=city)
+    insert("shapes.Place", name="next pk")
+    insert("shapes.Restaurant", name="next pk")
+    insert("shapes.Node")
+    person = insert("shapes.Person")
+    team = insert("shapes.Team")
+    if person and team:
+        insert("shapes.Membership", person=person, team=team)
+    if tag:
+        insert("shapes.Comment", target=tag)
+    insert("shapes.Defaulted")
+    insert("shapes.Generated")
+    return made
+
+
+def flush_shapes() -> None:
+    """Empty every shapes table and restart its sequences, transactionally."""
+    statements = connection.ops.sql_flush(
+        no_style(), shapes_tables(), reset_sequences=True, allow_cascade=False
+    )
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def insert_seed(seed: Fixture) -> None:
+    """
+    Rows that exist before the load, written with the ORM (by attname; a
+    ``"links"`` entry adds m2m pairs), then the sequences set past them as
+    they would be in a database that grew by ordinary inserts.
+    """
+    for obj in seed:
+        Model = live_apps.get_model(obj["model"])
+        values = dict(obj.get("fields", {}))
+        links = values.pop("links", {})
+        if "pk" in obj:
+            values["pk"] = obj["pk"]
+        instance = Model(**values)
+        instance.save_base(raw=True, force_insert=True)
+        for name, targets in links.items():
+            getattr(instance, name).add(*targets)
+    sql = connection.ops.sequence_reset_sql(no_style(), shapes_models())
+    with connection.cursor() as cursor:
+        for statement in sql:
+            cursor.execute(statement)
+
+
+def outcome_of(load: Callable[[], Any], seed: Fixture = ()) -> Outcome:
+    """Flush, seed, load and read back, all rolled back afterwards."""
+    with transaction.atomic():
+        flush_shapes()
+        insert_seed(seed)
+        try:
+            with transaction.atomic():
+                load()
+        except Exception as exc:
+            outcome = Outcome(failed=True, error=exc)
+        else:
+            outcome = Outcome(tables=read_tables(), next_pks=next_pks())
+        transaction.set_rollback(True)
+    return outcome
+
+
+# --- the three loads ----------------------------------------------------------
+
+
+@contextmanager
+def recording_bulk() -> Iterator[list[bool]]:
+    """Record what each ``loadfixture`` call's bulk attempt returned."""
+    original = loadfixture.Command.load_in_bulk
+    taken: list[bool] = []
+
+    def load_in_bulk(self: Any, *args: Any, **kwargs: Any) -> bool:
+        result = original(self, *args, **kwargs)
+        taken.append(result)
+        return result
+
+    loadfixture.Command.load_in_bulk = load_in_bulk  # type: ignore[method-assign]
+    try:
+        yield taken
+    finally:
+        loadfixture.Command.load_in_bulk = original  # type: ignore[method-assign]
+
+
+def load(
+    path_name: str,
+    fixture_path: Path,
+    seed: Fixture = (),
+    *,
+    batch_size: int | None = None,
+    **options: Any,
+) -> Outcome:
+    """Load by one path: ``loaddata``, ``historical`` or ``loadfixture``."""
+    target = str(fixture_path)
+    if path_name == "loaddata":
+        return outcome_of(
+            lambda: call_command("loaddata", target, verbosity=0, **options), seed
+        )
+    if path_name == "historical":
+        # load_fixture() only needs the schema editor's connection; SQLite's
+        # schema editor cannot be opened inside the test's transaction.
+        editor = SimpleNamespace(connection=connection)
+        extra = {"batch_size": batch_size} if batch_size else {}
+        outcome = outcome_of(
+            lambda: load_fixture(
+                historical_apps(),
+                editor,  # type: ignore[arg-type]
+                target,
+                natural_keys=NATURAL_KEYS,
+                **extra,
+                **options,
+            ),
+            seed,
+        )
+        if outcome.failed and not isinstance(outcome.error, FixtureError):
+            raise AssertionError(
+                f"histfixtures raised {type(outcome.error).__name__}, "
+                f"not a FixtureError: {outcome.error}"
+            ) from outcome.error
+        return outcome
+    if path_name == "loadfixture":
+        extra = {"batch_size": batch_size} if batch_size else {}
+        with recording_bulk() as taken:
+            outcome = outcome_of(
+                lambda: call_command(
+                    "loadfixture", target, verbosity=0, **extra, **options
+                ),
+                seed,
+            )
+        outcome.bulk = bool(taken and taken[-1])
+        return outcome
+    raise ValueError(path_name)
+
+
+def compare(
+    tmp_path: Path,
+    fixture: Fixture,
+    seed: Fixture = (),
+    *,
+    path: str,
+    fmt: str = "json",
+    batch_size: int | None = None,
+    **options: Any,
+) -> tuple[Outcome, Outcome]:
+    """(loaddata's outcome, ``path``'s outcome) for ``fixture`` in ``fmt``."""
+    fixture_path = write_fixture(tmp_path, fixture, fmt, f"fixture-{path}")
+    expected = load("loaddata", fixture_path, seed, **options)
+    got = load(path, fixture_path, seed, batch_size=batch_size, **options)
+    return expected, got
