@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+
+def _version() -> str:
+    """``__version__`` of histfixtures/__init__.py, read without importing it."""
+    source = Path(__file__).resolve().parent.parent / "histfixtures" / "__init__.py"
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(target, "id", None) for target in node.targets]
+            == ["__version__"]
+            and isinstance(node.value, ast.Constant)
+        ):
+            return str(node.value.value)
+    raise RuntimeError(f"no __version__ = '...' in {source}")
+
+
 project = "histfixtures"
-author = "histfixtures contributors"
-copyright = "2026, histfixtures contributors"
-release = "0.1.0"
-version = "0.1"
+author = "The histfixtures developers"
+copyright = "2026, the histfixtures developers"
+# The version is written once, in histfixtures/__init__.py (pyproject.toml
+# reads it too).
+release = _version()
+version = ".".join(release.split(".")[:2])
 
 # The reference is written by hand, one directive per object, as Django's own
 # docs are, so no autodoc.

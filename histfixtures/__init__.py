@@ -82,6 +82,8 @@ __all__ = [
     "unload_fixture",
     "unloader",
 ]
+# The one place the version is written: pyproject.toml (setuptools) and
+# docs/conf.py read this line without importing the package.
 __version__ = "0.1.0"
 
 
