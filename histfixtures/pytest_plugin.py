@@ -1,7 +1,13 @@
 """
 The histfixtures pytest plugin (registered through the ``pytest11`` entry point).
 
-It is active when pytest-django is, and adds:
+Being installed is not enough for it to act. Its fixtures need pytest-django
+(``pip install "histfixtures[pytest]"``), and a test that asks for one without
+it fails with a message that says so. Its session-wide work on the test
+databases (the kept database under ``--reuse-db``, the ``--nomigrations``
+warning) happens only when ``"histfixtures"`` is in ``INSTALLED_APPS``;
+without it, the plugin touches a database only for a test that uses its
+fixtures. It adds:
 
 * ``migration_state``: the default database held at any migration state for
   the test, then brought back to the latest state;
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -46,6 +53,10 @@ NOMIGRATIONS_DATA_REASON = (
 )
 
 
+#: The fixtures of this plugin; each needs pytest-django.
+FIXTURES = ("migration_state", "migration_state_factory", "migration_data")
+
+
 class MigrationDataWarning(UserWarning):
     """The test database lacks the data that its migrations would have loaded."""
 
@@ -58,6 +69,27 @@ def _pytest_django_is_active(config: pytest.Config) -> bool:
         getattr(plugin, "__name__", None) == "pytest_django.plugin"
         for plugin in manager.get_plugins()
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """
+    Fail a test that uses our fixtures without pytest-django, saying why.
+
+    Without this, pytest reports "fixture 'transactional_db' not found", a
+    fixture the test never asked for.
+    """
+    used = [name for name in FIXTURES if name in getattr(item, "fixturenames", ())]
+    if not used or _pytest_django_is_active(item.config):
+        return
+    if find_spec("pytest_django") is None:
+        why = (
+            "pytest-django, which is not installed. Install it with: "
+            'pip install "histfixtures[pytest]"'
+        )
+    else:
+        why = "pytest-django, which is installed but not active (-p no:django?)"
+    pytest.fail(f"histfixtures: the {used[0]} fixture needs {why}", pytrace=False)
 
 
 @pytest.fixture
@@ -152,24 +184,31 @@ def _histfixtures_test_databases(request: pytest.FixtureRequest) -> Iterator[Non
     """
     Prepare the test databases once, before any test runs.
 
-    Under --nomigrations, warn that the migrations' data is missing. Under
-    --reuse-db, make sure a kept database holds its migrations' data, and
-    put it back at the end. When a test uses ``migration_data``, take the
-    snapshot it restores while the data is still intact.
+    With histfixtures in INSTALLED_APPS: under --nomigrations, warn that the
+    migrations' data is missing; under --reuse-db, make sure a kept database
+    holds its migrations' data, and put it back at the end. When a test uses
+    ``migration_data`` (whether or not histfixtures is in INSTALLED_APPS),
+    take the snapshot it restores while the data is still intact.
     """
     aliases = _database_aliases(request)
     if not aliases:
         yield
         return
-    if not request.getfixturevalue("django_db_use_migrations"):
-        _warn_nomigrations()
-        yield
-        return
-    keepdb = bool(request.getfixturevalue("django_db_keepdb"))
+    installed = _histfixtures_is_installed()
     snapshot = any(
         "migration_data" in getattr(item, "fixturenames", ())
         for item in request.session.items
     )
+    if not (installed or snapshot):
+        # Installed in the environment only: leave the databases alone.
+        yield
+        return
+    if not request.getfixturevalue("django_db_use_migrations"):
+        if installed:
+            _warn_nomigrations()
+        yield
+        return
+    keepdb = installed and bool(request.getfixturevalue("django_db_keepdb"))
     if not (keepdb or snapshot):
         yield
         return
@@ -210,6 +249,22 @@ def _database_aliases(request: pytest.FixtureRequest) -> set[str]:
         return {"default"}
     aliases, _serialized = _get_databases_for_setup(request.session.items)
     return set(aliases)
+
+
+def _histfixtures_is_installed() -> bool:
+    """Whether "histfixtures" (or its AppConfig) is in INSTALLED_APPS."""
+    from django.apps import apps
+    from django.core.exceptions import AppRegistryNotReady
+
+    try:
+        return apps.is_installed("histfixtures")
+    except AppRegistryNotReady:  # pragma: no cover - pytest-django sets it up
+        from django.conf import settings
+
+        return any(
+            entry == "histfixtures" or entry.startswith("histfixtures.")
+            for entry in settings.INSTALLED_APPS
+        )
 
 
 def _warn_nomigrations() -> None:

@@ -180,6 +180,106 @@ def test_plugin_does_nothing_without_pytest_django(
     result.assert_outcomes(passed=1)
 
 
+USES_MIGRATION_STATE = """
+def test_uses_migration_state(migration_state):
+    pass
+
+
+def test_plain():
+    pass
+"""
+
+# Imported with -p before the entry points are loaded: pytest-django looks
+# uninstalled (importlib.util.find_spec returns None for it).
+HIDE_PYTEST_DJANGO = """
+import sys
+
+sys.modules["pytest_django"] = None
+"""
+
+
+def test_migration_state_without_pytest_django_says_to_install_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "project.settings")
+    monkeypatch.setenv("PYTHONPATH", str(TESTPROJECT))
+    pytester.makepyfile(
+        test_it=USES_MIGRATION_STATE, hide_pytest_django=HIDE_PYTEST_DJANGO
+    )
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "hide_pytest_django", "-p", "no:django"
+    )
+
+    result.assert_outcomes(passed=1, errors=1)
+    assert (
+        "histfixtures: the migration_state fixture needs pytest-django, which is "
+        'not installed. Install it with: pip install "histfixtures[pytest]"'
+    ) in result.stdout.str()
+    result.stdout.no_fnmatch_line("*fixture 'transactional_db' not found*")
+
+
+def test_migration_state_with_pytest_django_disabled_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "project.settings")
+    monkeypatch.setenv("PYTHONPATH", str(TESTPROJECT))
+    pytester.makepyfile(test_it=USES_MIGRATION_STATE)
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:django")
+
+    result.assert_outcomes(passed=1, errors=1)
+    assert (
+        "histfixtures: the migration_state fixture needs pytest-django, which is "
+        "installed but not active (-p no:django?)"
+    ) in result.stdout.str()
+
+
+def test_pytest_extra_pulls_pytest_django() -> None:
+    from importlib.metadata import requires
+
+    extra = [req for req in requires("histfixtures") or [] if "extra ==" in req]
+
+    assert any(req.startswith("pytest-django") for req in extra), extra
+    assert all('extra == "pytest"' in req for req in extra), extra
+
+
+# Testproject's settings without histfixtures in INSTALLED_APPS (LoadFixture
+# works without it).
+NOT_IN_INSTALLED_APPS_SETTINGS = """
+from project.settings import *  # noqa: F403
+from project.settings import INSTALLED_APPS
+
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "histfixtures"]
+"""
+
+LEAVES_THE_DATABASE_ALONE = """
+from django.apps import apps
+from django.db import connection
+
+from library.models import Book
+
+
+def test_leaves_the_database_alone(db):
+    assert not apps.is_installed("histfixtures")
+    assert "histfixtures_kept_test_db" not in connection.introspection.table_names()
+    assert Book.objects.count() == 7
+"""
+
+
+def test_plugin_leaves_databases_alone_without_the_app_in_installed_apps(
+    kept_database: Project,
+) -> None:
+    kept_database.pytester.makepyfile(
+        noapp_settings=NOT_IN_INSTALLED_APPS_SETTINGS,
+        test_alone=LEAVES_THE_DATABASE_ALONE,
+    )
+    kept_database.settings = "noapp_settings"
+
+    kept_database.run("--reuse-db", "--create-db").assert_outcomes(passed=1)
+    kept_database.run("--reuse-db").assert_outcomes(passed=1)
+
+
 def test_names_do_not_clash_with_django_test_migrations(project: Project) -> None:
     result = project.run("--fixtures")
 
