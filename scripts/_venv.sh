@@ -17,6 +17,14 @@
 HF_ROOT="${HF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 HF_VENVS="$HF_ROOT/.venvs"
 
+# The tools venv (lint, docs, packaging, scripts/demo, bench/run) and its
+# dependency groups. Every script that uses it asks for these same groups, so
+# they share one stamp and never reinstall each other.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+HF_TOOLS_VENV=py311-django52
+# shellcheck disable=SC2034
+HF_TOOLS_GROUPS=(test lint docs package)
+
 # python_for 3.12 -> path of a python3.12 interpreter, or fails.
 python_for() {
     local want="$1" candidate root
