@@ -146,6 +146,13 @@ def _deep_json(directory: Path, name: str) -> Path:
     return path
 
 
+def _deep_json_line(directory: Path, name: str) -> Path:
+    path = directory / name
+    text = "\n".join(json.dumps(writer) for writer in VALID_WRITERS)
+    path.write_text(text + "\n" + "[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    return path
+
+
 Maker = Callable[[Path, str], Path]
 
 # (maker, file name, error class): one per class of input.
@@ -163,6 +170,9 @@ UNREADABLE: list[Any] = [
     pytest.param(_truncated_bzip2, "hostile.json.bz2", "bzip2", id="truncated-bz2"),
     pytest.param(_not_xz, "hostile.json.xz", "xz", id="not-xz"),
     pytest.param(_deep_json, "hostile.json", "nested too deeply", id="deep-json"),
+    pytest.param(
+        _deep_json_line, "hostile.jsonl", "nested too deeply", id="deep-jsonl"
+    ),
 ]
 
 

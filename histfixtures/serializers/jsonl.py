@@ -22,4 +22,14 @@ def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
             raise MalformedFixtureError(
                 f"Malformed JSON on line {line_number}: {exc.msg}.", index=count
             ) from exc
+        except RecursionError as exc:
+            raise MalformedFixtureError(
+                f"Malformed JSON on line {line_number}: the object is nested too "
+                "deeply (arrays or mappings inside one another).",
+                index=count,
+            ) from exc
+        except ValueError as exc:  # An integer with too many digits.
+            raise MalformedFixtureError(
+                f"Malformed JSON on line {line_number}: {exc}.", index=count
+            ) from exc
         count += 1
