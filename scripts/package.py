@@ -444,7 +444,9 @@ def without_pyyaml(python: Path, work: Path) -> None:
 
 
 def test_sdist(python: Path, work: Path, sdist: Path) -> None:
-    step("the unpacked sdist's test suite (SQLite) against the installed wheel")
+    # pytest puts the unpacked source first on sys.path (tests/ is a package
+    # under it), so the tests import its histfixtures, as from a checkout.
+    step("the unpacked sdist's test suite (SQLite), in the wheel's venv")
     with tarfile.open(sdist) as archive:
         archive.extractall(work / "unpacked", filter="data")
     source = next((work / "unpacked").iterdir())
