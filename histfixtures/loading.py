@@ -91,14 +91,18 @@ class _LoadRun:
         self.apps = apps
         self.options = options
         self.using = using
-        self.writer = RowWriter(using, options.on_conflict, options.batch_size)
         self.result = LoadResult(state=state)
         self.deferred: list[Pending] = []
         self.on_object = on_object
         self._wanted: dict[ModelClass, bool] = {}
+        # The writer's queues and the resolver's answers are kept in step:
+        # a lookup first writes what is queued for the tables it reads, and
+        # each write drops the answers read from its table.
+        self.writer = RowWriter(using, options.on_conflict, options.batch_size)
         self.natural_keys = NaturalKeyResolver(
-            apps, using, options.natural_keys, flush=self.writer.flush
+            apps, using, options.natural_keys, before_read=self.writer.flush_tables
         )
+        self.writer.on_write = self.natural_keys.forget
 
     def load_file(self, fixture: FixtureFile) -> None:
         try:
@@ -148,9 +152,10 @@ class _LoadRun:
             return wanted
 
     def finish(self, fixtures: Iterable[FixtureFile]) -> None:
-        self.writer.flush_all()
+        self.writer.flush_tables(None)
         for pending in self.deferred:
-            self.save_deferred_fields(pending)
+            if not pending.skipped:
+                self.save_deferred_fields(pending)
         touched = list(self.writer.written)
         self.check_references(touched, fixtures)
         if touched:
@@ -161,19 +166,22 @@ class _LoadRun:
             self.result.objects += count
 
     def save_deferred_fields(self, pending: Pending) -> None:
-        """Resolve references to objects that appeared later in the fixtures."""
+        """
+        Resolve references to objects that appeared later in the fixtures,
+        and save the object again, as loaddata's save_deferred_fields() does:
+        the whole row, then the deferred many-to-many links.
+        """
         Model = pending.Model
-        manager = Model._base_manager.db_manager(self.using)
+        m2m_fields = []
         for field, value in pending.obj.deferred_fields.items():
             try:
                 if field.many_to_many:
                     pending.m2m_data[field.name] = [
                         self.resolve_now(field, item) for item in value
                     ]
-                    self.writer.write_links(field, [pending], fresh=False)
+                    m2m_fields.append(field)
                 else:
-                    resolved = self.resolve_now(field, value)
-                    manager.filter(pk=pending.pk).update(**{field.attname: resolved})
+                    pending.set_value(field, self.resolve_now(field, value))
             except FixtureError as exc:
                 exc.with_context(
                     fixture=pending.location.fixture,
@@ -182,6 +190,9 @@ class _LoadRun:
                     model=Model._meta.label,
                 )
                 raise
+        self.writer.resave(pending)
+        for field in m2m_fields:
+            self.writer.write_links(field, [pending], fresh=set())
 
     def resolve_now(self, field: models.Field[Any, Any], value: Any) -> Any:
         """A reference value, resolved now that every object is written."""

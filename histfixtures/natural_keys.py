@@ -25,7 +25,7 @@ key, flattened, as Django writes nested keys: a Permission's key is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,7 @@ class NaturalKeyResolver:
         apps: Apps,
         using: str,
         declared: NaturalKeys | None = None,
-        flush: Callable[[ModelClass], None] | None = None,
+        before_read: Callable[[Iterable[ModelClass] | None], None] | None = None,
         loading: bool = True,
     ) -> None:
         self.apps = apps
@@ -91,31 +91,70 @@ class NaturalKeyResolver:
             label.lower(): tuple(fields)
             for label, fields in natural_keys_setting().items()
         }
-        # Writes objects of a model that are still queued, before a lookup.
-        self.flush = flush
+        # Writes the queued objects of the given tables (None: of every
+        # table) before a lookup reads them, so that it sees every object
+        # loaded before the one being read, as loaddata's lookups do.
+        self.before_read = before_read
         # Loading creates missing ContentTypes and Permissions and needs a
         # required foreign key resolved at once; reading (deserialize(),
         # unloading) creates nothing and lets every reference wait.
         self.loading = loading
         self.live = apps is live_apps
-        self._found: dict[tuple[str, str, tuple[Any, ...]], Any] = {}
+        # Answers found, grouped by the tables their lookup reads (None: any
+        # table, for a manager's get_by_natural_key()); forget() drops a
+        # group when one of its tables is written.
+        self._found: dict[frozenset[ModelClass] | None, dict[Any, Any]] = {}
+        self._read_by: dict[ModelClass, frozenset[ModelClass] | None] = {}
 
     def resolve(self, Model: ModelClass, values: Any, *, attname: str = "pk") -> Any:
         """Return ``attname`` of the row whose natural key is ``values``."""
         values = self._check_shape(Model, values)
+        tables = self.tables_read(Model)
+        if self.before_read is not None:
+            self.before_read(tables)
         cache_key = (Model._meta.label_lower, attname, values)
-        if cache_key in self._found:
-            return self._found[cache_key]
+        found = self._found.get(tables, {}).get(cache_key)
+        if found is not None:
+            return found
         found = self._query(Model, values, attname)
-        if found is None and self.flush is not None:
-            self.flush(Model)
-            found = self._query(Model, values, attname)
         if found is None and self.loading and not self.live:
             created = self._create_on_demand(Model, values)
             found = None if created is None else getattr(created, attname)
         if found is not None:
-            self._found[cache_key] = found
+            self._found.setdefault(tables, {})[cache_key] = found
         return found
+
+    def forget(self, Model: ModelClass) -> None:
+        """Drop the answers read from ``Model``'s table, which has changed."""
+        for tables in [t for t in self._found if t is None or Model in t]:
+            del self._found[tables]
+
+    def tables_read(self, Model: ModelClass) -> frozenset[ModelClass] | None:
+        """
+        The concrete models whose tables a lookup of ``Model``'s natural key
+        reads: its own and its parents', and those of the models its key
+        goes through. None when a manager's get_by_natural_key() looks the
+        key up, which may read any table.
+        """
+        try:
+            return self._read_by[Model]
+        except KeyError:
+            pass
+        key = self._key(Model)
+        tables: frozenset[ModelClass] | None = None
+        if key is not None and key.fields is not None:
+            tables = frozenset(
+                [Model._meta.concrete_model or Model, *Model._meta.get_parent_list()]
+            )
+            for name in key.fields:
+                field = self._field(Model, name)
+                if field.many_to_one or field.one_to_one:
+                    through = self.tables_read(field.related_model)  # type: ignore[arg-type]
+                    tables = None if through is None else tables | through
+                    if tables is None:
+                        break
+        self._read_by[Model] = tables
+        return tables
 
     def resolve_reference(
         self, field: models.Field[Any, Any], values: Any, *, defer: bool
@@ -148,6 +187,8 @@ class NaturalKeyResolver:
         key = self._key(Model)
         if key is None:
             return
+        if self.before_read is not None:
+            self.before_read(self.tables_read(Model))
         manager = Model._base_manager.db_manager(self.using)
         if key.fields is None:
             values = _live_natural_key(instance, self.using)
@@ -325,6 +366,7 @@ class NaturalKeyResolver:
         obj._save_table(  # type: ignore[attr-defined]
             raw=True, cls=Model, force_insert=True, using=self.using
         )
+        self.forget(Model)
         return obj
 
 
@@ -342,16 +384,33 @@ def _username_field(Model: ModelClass) -> str:
 
 def _live_natural_key(instance: models.Model, using: str) -> tuple[Any, ...] | None:
     """
-    The live model's natural_key() applied to an instance being loaded.
+    The live model's natural_key() of an object being loaded.
 
-    A natural_key() that follows a foreign key reads the related row from
-    the instance's database, as Django's deserializers make it do.
+    A historical model has no natural_key(), so the object's values are put
+    in an instance of the live model first (the fields both have). A
+    natural_key() that follows a foreign key reads the related row from the
+    load's database, as Django's deserializers make it do.
     """
-    instance._state.db = using
     try:
         live_model = live_apps.get_model(instance._meta.label)
+    except LookupError:
+        return None
+    if type(instance) is not live_model:
+        names = {f.attname for f in live_model._meta.concrete_fields}
+        try:
+            instance = live_model(
+                **{
+                    f.attname: getattr(instance, f.attname)
+                    for f in instance._meta.concrete_fields
+                    if f.attname in names
+                }
+            )
+        except (TypeError, ValueError):
+            return None
+    instance._state.db = using
+    try:
         return tuple(live_model.natural_key(instance))
-    except (LookupError, AttributeError, ObjectDoesNotExist):
+    except (AttributeError, ObjectDoesNotExist):
         return None
 
 

@@ -74,11 +74,11 @@ def row_fields(Model: ModelClass) -> list[models.Field[Any, Any]] | None:
     """
     meta = Model._meta
     if (
-        Model.__init__ is not models.Model.__init__
+        not meta.pk.concrete  # A composite key's descriptor has no class value.
+        or Model.__init__ is not models.Model.__init__
         or Model.pk is not models.Model.pk
         or signals.pre_init.has_listeners(Model)
         or signals.post_init.has_listeners(Model)
-        or not meta.pk.concrete
     ):
         return None
     fields = list(meta.concrete_fields)

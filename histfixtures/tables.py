@@ -24,6 +24,41 @@ from histfixtures.conversions import db_preparer
 ModelClass = type[models.Model]
 Row = tuple[Any, ...]
 
+# Django's own fields whose values COPY's text format stores exactly as the
+# INSERT of Django's cursor does (FloatField once -0.0 is made 0.0). Any
+# other field, a subclass included, is inserted with INSERT: a custom
+# adapter may write a value that COPY and a literal read differently.
+_COPY_FIELDS = frozenset(
+    [
+        models.AutoField,
+        models.BigAutoField,
+        models.SmallAutoField,
+        models.BooleanField,
+        models.CharField,
+        models.TextField,
+        models.SlugField,
+        models.EmailField,
+        models.URLField,
+        models.GenericIPAddressField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+        models.FloatField,
+        models.DecimalField,
+        models.DateField,
+        models.DateTimeField,
+        models.TimeField,
+        models.DurationField,
+        models.UUIDField,
+        models.JSONField,
+        models.ForeignKey,
+        models.OneToOneField,
+    ]
+)
+
 
 class Table:
     """Insert and update statements for a model's own table."""
@@ -55,7 +90,14 @@ class Table:
             self.plain
             and connection.vendor == "postgresql"
             and hasattr(connection.connection, "pgconn")  # psycopg 3
+            and all(type(f) in _COPY_FIELDS for f in self.fields)
         )
+        # Columns whose -0.0 an INSERT stores as 0.0 (see _positive_zero()).
+        self._float_columns = [
+            i for i, f in enumerate(self.fields) if type(f) is models.FloatField
+        ]
+        if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+            self._float_columns = []
 
     def row(self, values: Mapping[str, Any]) -> Row:
         """The prepared column values of an object's ``values`` (by attname)."""
@@ -79,6 +121,8 @@ class Table:
                     cursor.cursor.copy(copy_sql) as copy,
                 ):
                     for row in rows:
+                        if self._float_columns:
+                            row = _positive_zero(row, self._float_columns)
                         copy.write_row(row)
             else:
                 placeholders = ", ".join(["%s"] * len(self.fields))
@@ -101,6 +145,23 @@ class Table:
                 f"WHERE {quote(column_of(self.pk))} = %s",
                 rows,
             )
+
+
+def _positive_zero(row: Row, columns: list[int]) -> Row:
+    """
+    ``row`` with -0.0 as 0.0 in ``columns``, as an INSERT would store it.
+
+    Django's psycopg cursor binds parameters on the client, which writes
+    -0.0 as the SQL expression ``-0.0`` (minus applied to zero), stored as
+    0.0; COPY's text format keeps the sign. loaddata inserts.
+    """
+    if any(row[i] == 0.0 for i in columns):
+        values = list(row)
+        for i in columns:
+            if values[i] == 0.0 and type(values[i]) is float:
+                values[i] = 0.0
+        return tuple(values)
+    return row
 
 
 def column_of(field: models.Field[Any, Any]) -> str:
