@@ -17,10 +17,12 @@ class Migration(migrations.Migration):
     operations = [
         # Legacy is unmanaged: its table is created here, deliberately
         # without a primary key constraint (nothing stops two rows with the
-        # same id), in SQL that SQLite and PostgreSQL both accept.
+        # same id), in SQL that SQLite and PostgreSQL both accept. IF NOT
+        # EXISTS: a rebuild that drops the tables Django manages (the
+        # migration_state fixture, histfixtures.testing) leaves this one.
         migrations.RunSQL(
-            "CREATE TABLE shapes_legacy (id integer NOT NULL, name varchar(40) NOT NULL)",
-            "DROP TABLE shapes_legacy",
+            "CREATE TABLE IF NOT EXISTS shapes_legacy (id integer NOT NULL, name varchar(40) NOT NULL)",
+            "DROP TABLE IF EXISTS shapes_legacy",
         ),
         migrations.CreateModel(
             name="Legacy",
