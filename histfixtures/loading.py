@@ -30,6 +30,7 @@ from histfixtures.locations import Location
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
 from histfixtures.options import LoadOptions
 from histfixtures.results import LoadResult
+from histfixtures.sequences import SequenceSnapshot
 from histfixtures.serializers import read_objects
 from histfixtures.writing import Pending, RowWriter
 
@@ -66,11 +67,20 @@ def load(
             own_app=own_app,
         )
         connection = connections[using]
-        with transaction.atomic(using=using), connection.constraint_checks_disabled():
-            run = _LoadRun(apps, options, using, state, on_object)
-            for fixture in fixtures:
-                run.load_file(fixture)
-            run.finish(fixtures)
+        sequences = SequenceSnapshot.take(connection)
+        try:
+            with (
+                transaction.atomic(using=using),
+                connection.constraint_checks_disabled(),
+            ):
+                run = _LoadRun(apps, options, using, state, on_object)
+                for fixture in fixtures:
+                    run.load_file(fixture)
+                run.finish(fixtures)
+        except Exception:
+            if sequences is not None:
+                sequences.restore()
+            raise
         return run.result
     except FixtureError as exc:
         exc.with_context(state=state)

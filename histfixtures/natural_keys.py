@@ -199,10 +199,32 @@ class NaturalKeyResolver:
             lookup = {}
             for name in key.fields:
                 field = self._field(Model, name)
-                lookup[field.attname] = getattr(instance, field.attname)
+                lookup[field.attname] = value = getattr(instance, field.attname)
+                if field.is_relation and value is not None:
+                    self._check_related_row(field, value)
             pk = self._single(Model, manager.filter(**lookup), tuple(lookup.values()))
         if pk is not None:
             instance.pk = pk
+
+    def _check_related_row(self, field: models.Field[Any, Any], value: Any) -> None:
+        """
+        Refuse a key that goes through a foreign key to a missing row, as
+        loaddata does: its natural_key() reads the related object.
+        """
+        Target = field.related_model
+        assert isinstance(Target, type)
+        target_field = field.target_field  # type: ignore[attr-defined]
+        rows = Target._base_manager.db_manager(self.using)
+        if not rows.filter(**{target_field.attname: value}).exists():
+            raise NaturalKeyError(
+                f"The natural key of this {field.model._meta.label} object goes "
+                f"through {field.name}, which refers to a {Target._meta.label} "
+                f"that does not exist yet ({value!r}).",
+                field=field.name,
+                value=value,
+                hint="An object without a pk is matched by its natural key; load "
+                "the object its key refers to before it, or give it a pk.",
+            )
 
     def key_length(self, Model: ModelClass) -> int | None:
         key = self._key(Model)
@@ -410,8 +432,17 @@ def _live_natural_key(instance: models.Model, using: str) -> tuple[Any, ...] | N
     instance._state.db = using
     try:
         return tuple(live_model.natural_key(instance))
-    except (AttributeError, ObjectDoesNotExist):
+    except AttributeError:
         return None
+    except ObjectDoesNotExist as exc:
+        # loaddata fails here too: its build_instance() computes the key
+        # outside the lookup that tolerates a missing row.
+        raise NaturalKeyError(
+            f"The natural key of this {live_model._meta.label} object follows "
+            f"a relation to a row that does not exist yet: {exc}",
+            hint="An object without a pk is matched by its natural key; load "
+            "the object its key refers to before it, or give it a pk.",
+        ) from exc
 
 
 def _permission_name(codename: str, app_label: str, model_name: str) -> str:

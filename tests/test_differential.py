@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps as live_apps
 from django.db.models.signals import post_save
 from django.utils.duration import duration_iso_string, duration_string
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from histfixtures import FixtureError
+from histfixtures import FixtureError, MissingRelatedObjectError
 from tests.differential import (
     FORMATS,
     PATHS,
@@ -53,12 +54,28 @@ per_path = pytest.mark.parametrize("path", PATHS)
 
 def assert_same(expected: Outcome, got: Outcome) -> None:
     """Equal outcomes; the message shows only the tables that differ."""
+    if dangling_link_refused(expected, got):
+        return
     if expected.failed or got.failed:
         assert expected.failed == got.failed, (
             f"loaddata: {expected!r}\nhistfixtures: {got!r}"
         )
         return
     assert differences(expected, got) == {}
+
+
+def dangling_link_refused(expected: Outcome, got: Outcome) -> bool:
+    """
+    The deliberate difference "A many-to-many link to a missing object is
+    an error on every database": loaddata checks the foreign keys of the
+    models it saved, not of their link tables, and keeps such a link on
+    SQLite (PostgreSQL checks every deferred constraint and fails).
+    """
+    error = got.error
+    if expected.failed or not isinstance(error, MissingRelatedObjectError):
+        return False
+    Model = live_apps.get_model(error.model)
+    return bool(Model._meta.get_field(error.field).many_to_many)
 
 
 def differences(expected: Outcome, got: Outcome) -> dict[str, Any]:
@@ -210,7 +227,9 @@ def test_case_07_negative_zero_float(tmp_path: Path, path: str, count: int) -> N
 
 @per_path
 def test_case_08_proxy_model(tmp_path: Path, path: str) -> None:
-    fixture = [obj("placeproxy", 1, name="proxied"), obj("placeproxy", name="new")]
+    # Without a pk first: after pk 1, PostgreSQL's sequence would give the
+    # object without one pk 1 again, and loaddata would fail.
+    fixture = [obj("placeproxy", name="new"), obj("placeproxy", 2, name="proxied")]
     expected, got = compare(tmp_path, fixture, path=path)
     assert not expected.failed
     assert_same(expected, got)
@@ -231,10 +250,12 @@ def test_case_08_proxy_model_with_its_concrete_model_excluded(
 def test_case_09_db_default_fields_left_out(
     tmp_path: Path, path: str, fmt: str
 ) -> None:
+    # The object without a pk comes first: after explicit pks, PostgreSQL's
+    # sequence would give it pk 1 again, and loaddata would fail.
     fixture = [
-        obj("defaulted", 1, name="x"),
-        obj("defaulted", 2, name="y", counted=7, word="w"),
         obj("defaulted", name="no pk"),
+        obj("defaulted", 2, name="x"),
+        obj("defaulted", 3, name="y", counted=7, word="w"),
     ]
     expected, got = compare(tmp_path, fixture, path=path, fmt=fmt)
     assert not expected.failed
