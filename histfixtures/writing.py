@@ -150,6 +150,8 @@ class _TablePlan:
     def needs_django_save(self, pending: Pending) -> bool:
         if self.saved_by_django or pending.pk is None:
             return True
+        if not self.db_default_attnames:
+            return False
         values = pending.values
         return any(
             isinstance(values[attname], DatabaseDefault)
