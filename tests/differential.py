@@ -11,6 +11,14 @@ their Python types, as the database driver returns them), the link tables
 as sets of (owner, target) pairs, and the primary key that one plain insert
 per model gets afterwards (the sequences a load must leave right); or, when
 the load raised, only that it failed (the messages differ by design).
+
+Every load is into one database alias, the ``database`` option of the load
+(``default`` without it): the flush, the seed, the load and the reading back
+all use that alias's connection. A load into another alias also records
+whether the shapes tables of ``default`` changed (they must not). On an alias
+where the router refuses a shapes model (testproject/shapes/routers.py), the
+model has no table there: the seed leaves its objects out and no plain
+insert is made for it.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from django.apps import apps as live_apps
 from django.apps.registry import Apps
 from django.core.management import call_command
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.db.models.signals import post_save
 
 from histfixtures import FixtureError, load_fixture
@@ -64,12 +72,12 @@ def historical_apps() -> Apps:
     return state_at(SHAPES_STATE).apps
 
 
-def shapes_models() -> list[type[models.Model]]:
-    """The concrete, managed-or-not live models of the shapes app."""
+def shapes_models(alias: str = DEFAULT_DB_ALIAS) -> list[type[models.Model]]:
+    """The concrete, managed-or-not live models of the shapes app on ``alias``."""
     return [
         model
         for model in live_apps.get_app_config("shapes").get_models()
-        if not model._meta.proxy
+        if not model._meta.proxy and router.allow_migrate_model(alias, model)
     ]
 
 
@@ -83,10 +91,9 @@ def link_tables() -> set[str]:
     }
 
 
-def shapes_tables() -> list[str]:
-    return sorted(
-        t for t in connection.introspection.table_names() if t.startswith("shapes_")
-    )
+def shapes_tables(alias: str = DEFAULT_DB_ALIAS) -> list[str]:
+    introspection = connections[alias].introspection
+    return sorted(t for t in introspection.table_names() if t.startswith("shapes_"))
 
 
 # --- writing fixtures --------------------------------------------------------
@@ -185,6 +192,8 @@ class Outcome:
     next_pks: dict[str, Any] = field(default_factory=dict)
     # Whether loadfixture loaded in bulk (None: not loadfixture).
     bulk: bool | None = field(default=None, compare=False)
+    # The aliases besides the loaded one whose shapes tables the load changed.
+    changed_elsewhere: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # the tables that hold rows, for messages
         if self.failed:
@@ -200,13 +209,14 @@ def typed(value: Any) -> Any:
     return (type(value).__name__, repr(value))
 
 
-def read_tables() -> dict[str, Any]:
+def read_tables(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
     """Every shapes table by raw SQL: link tables as sorted pairs."""
+    connection = connections[alias]
     links = link_tables()
     result: dict[str, Any] = {}
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table in shapes_tables():
+        for table in shapes_tables(alias):
             columns = [
                 c.name
                 for c in connection.introspection.get_table_description(cursor, table)
@@ -224,19 +234,23 @@ def read_tables() -> dict[str, Any]:
     return result
 
 
-def next_pks() -> dict[str, Any]:
+def next_pks(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
     """
     The pk of one plain insert per model with an automatic pk, made after the
     load with minimal values (an error's type if the insert fails: a
-    sequence a load left behind its rows collides).
+    sequence a load left behind its rows collides). Models the router keeps
+    off ``alias`` get none.
     """
     get = live_apps.get_model
     made: dict[str, Any] = {}
 
     def insert(label: str, **values: Any) -> Any:
+        Model = get(label)
+        if not router.allow_migrate_model(alias, Model):
+            return None
         try:
-            with transaction.atomic():
-                obj = get(label).objects.create(**values)
+            with transaction.atomic(using=alias):
+                obj = Model.objects.db_manager(alias).create(**values)
         except Exception as exc:
             made[label] = type(exc).__name__
             return None
@@ -251,65 +265,79 @@ def next_pks() -> dict[str, Any]:
     city = insert("shapes.City", name="next pk", country=country) if country else None
     if city:
         insert("shapes.Street", name="next pk", city=city)
-    insert("shapes.Place", name="next pk")
+    place = insert("shapes.Place", name="next pk")
     insert("shapes.Restaurant", name="next pk")
     insert("shapes.Node")
     person = insert("shapes.Person")
     team = insert("shapes.Team")
     if person and team:
         insert("shapes.Membership", person=person, team=team)
-    if tag:
-        insert("shapes.Comment", target=tag)
+    if tag or place:
+        insert("shapes.Comment", target=tag or place)
     insert("shapes.Defaulted")
     insert("shapes.Generated")
     return made
 
 
-def flush_shapes() -> None:
+def flush_shapes(alias: str = DEFAULT_DB_ALIAS) -> None:
     """Empty every shapes table and restart its sequences, transactionally."""
+    connection = connections[alias]
     statements = connection.ops.sql_flush(
-        no_style(), shapes_tables(), reset_sequences=True, allow_cascade=False
+        no_style(), shapes_tables(alias), reset_sequences=True, allow_cascade=False
     )
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
 
 
-def insert_seed(seed: Fixture) -> None:
+def insert_seed(seed: Fixture, alias: str = DEFAULT_DB_ALIAS) -> None:
     """
     Rows that exist before the load, written with the ORM (by attname; a
     ``"links"`` entry adds m2m pairs), then the sequences set past them as
-    they would be in a database that grew by ordinary inserts.
+    they would be in a database that grew by ordinary inserts. Objects of
+    models the router keeps off ``alias`` are left out (no table to hold them).
     """
+    connection = connections[alias]
     for obj in seed:
         Model = live_apps.get_model(obj["model"])
+        if not router.allow_migrate_model(alias, Model):
+            continue
         values = dict(obj.get("fields", {}))
         links = values.pop("links", {})
         if "pk" in obj:
             values["pk"] = obj["pk"]
         instance = Model(**values)
-        instance.save_base(raw=True, force_insert=True)
+        instance.save_base(raw=True, force_insert=True, using=alias)
         for name, targets in links.items():
             getattr(instance, name).add(*targets)
-    sql = connection.ops.sequence_reset_sql(no_style(), shapes_models())
+    sql = connection.ops.sequence_reset_sql(no_style(), shapes_models(alias))
     with connection.cursor() as cursor:
         for statement in sql:
             cursor.execute(statement)
 
 
-def outcome_of(load: Callable[[], Any], seed: Fixture = ()) -> Outcome:
-    """Flush, seed, load and read back, all rolled back afterwards."""
-    with transaction.atomic():
-        flush_shapes()
-        insert_seed(seed)
+def outcome_of(
+    load: Callable[[], Any], seed: Fixture = (), alias: str = DEFAULT_DB_ALIAS
+) -> Outcome:
+    """
+    Flush, seed, load and read back on ``alias``, all rolled back afterwards.
+    A load into another alias than ``default`` also records whether it
+    changed the shapes tables of ``default``.
+    """
+    watched = [] if alias == DEFAULT_DB_ALIAS else [DEFAULT_DB_ALIAS]
+    before = {a: read_tables(a) for a in watched}
+    with transaction.atomic(using=alias):
+        flush_shapes(alias)
+        insert_seed(seed, alias)
         try:
-            with transaction.atomic():
+            with transaction.atomic(using=alias):
                 load()
         except Exception as exc:
             outcome = Outcome(failed=True, error=exc)
         else:
-            outcome = Outcome(tables=read_tables(), next_pks=next_pks())
-        transaction.set_rollback(True)
+            outcome = Outcome(tables=read_tables(alias), next_pks=next_pks(alias))
+        outcome.changed_elsewhere = [a for a in watched if read_tables(a) != before[a]]
+        transaction.set_rollback(True, using=alias)
     return outcome
 
 
@@ -338,6 +366,7 @@ def loaddata(target: str, **options: Any) -> None:
     finally:
         post_save.disconnect(remember)
     concrete = {M._meta.concrete_model for M in saved if M._meta.proxy}
+    connection = connections[options.get("database") or DEFAULT_DB_ALIAS]
     sql = connection.ops.sequence_reset_sql(no_style(), sorted(concrete, key=str))
     with connection.cursor() as cursor:
         for statement in sql:
@@ -370,14 +399,19 @@ def load(
     batch_size: int | None = None,
     **options: Any,
 ) -> Outcome:
-    """Load by one path: ``loaddata``, ``historical`` or ``loadfixture``."""
+    """
+    Load by one path: ``loaddata``, ``historical`` or ``loadfixture``, into
+    the alias ``options["database"]`` (``default`` without it).
+    """
     target = str(fixture_path)
+    alias = options.get("database") or DEFAULT_DB_ALIAS
     if path_name == "loaddata":
-        return outcome_of(lambda: loaddata(target, **options), seed)
+        return outcome_of(lambda: loaddata(target, **options), seed, alias)
     if path_name == "historical":
-        # load_fixture() only needs the schema editor's connection; SQLite's
-        # schema editor cannot be opened inside the test's transaction.
-        editor = SimpleNamespace(connection=connection)
+        # load_fixture() only needs the schema editor's connection (a
+        # migration's, on the alias it migrates); SQLite's schema editor
+        # cannot be opened inside the test's transaction.
+        editor = SimpleNamespace(connection=connections[alias])
         extra = {"batch_size": batch_size} if batch_size else {}
         outcome = outcome_of(
             lambda: load_fixture(
@@ -389,6 +423,7 @@ def load(
                 **options,
             ),
             seed,
+            alias,
         )
         if outcome.failed and not isinstance(outcome.error, FixtureError):
             raise AssertionError(
@@ -404,6 +439,7 @@ def load(
                     "loadfixture", target, verbosity=0, **extra, **options
                 ),
                 seed,
+                alias,
             )
         outcome.bulk = bool(taken and taken[-1])
         return outcome
