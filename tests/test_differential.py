@@ -943,6 +943,52 @@ def test_other_database_natural_key_of_a_refused_model_fails_as_loaddata_fails(
     assert_same(expected, got)
 
 
+@both_databases
+@per_path
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        [obj("tag", 1, name="a", weight="x"), obj("label", 1, name="x")],
+        [obj("tag", 1, name="a", nope=1), obj("label", 1, name="x")],
+        [obj("tag", "abc", name="a"), obj("label", 1, name="x")],
+        [obj("article", 1, tag="x"), obj("label", 1, name="x")],
+        [obj("article", 1, tag=99, tags=[98]), obj("label", 1, name="x")],
+    ],
+    ids=["bad value", "unknown field", "bad pk", "bad fk", "dangling fk"],
+)
+def test_other_database_refused_objects_are_read_as_loaddata_reads_them(
+    tmp_path: Path, path: str, fixture: list[dict[str, Any]]
+) -> None:
+    """
+    loaddata converts every value of a refused object (a bad one fails the
+    load) but never saves it (a link to a missing row does not).
+    """
+    assert_same(*compare(tmp_path, fixture, path=path, database="other"))
+
+
+@both_databases
+@per_path
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"exclude": ["shapes.Label"]},
+        {"exclude": ["shapes.Place", "shapes.Tag"]},
+        {"ignorenonexistent": True},
+    ],
+    ids=["exclude", "exclude refused", "ignorenonexistent"],
+)
+def test_other_database_with_options(
+    tmp_path: Path, path: str, options: dict[str, Any]
+) -> None:
+    fixture = [*ON_OTHER, obj("label", 3, name="z", nope=1)]
+    if "ignorenonexistent" not in options:
+        fixture = ON_OTHER
+    expected, got = compare(
+        tmp_path, fixture, OTHER_SEED, path=path, database="other", **options
+    )
+    assert_skipped_on_other(expected, got)
+
+
 #: Examples of the generated test on ``other`` (fewer: it adds to the run).
 OTHER_EXAMPLES = max(1, EXAMPLES * 2 // 5)
 
