@@ -1,7 +1,8 @@
 """Settings of the histfixtures test project.
 
 The database is chosen by the environment variable ``HISTFIXTURES_DB``:
-``sqlite`` (the default) or ``postgres``.
+``sqlite`` (the default) or ``postgres``. ``project.settings_shapes`` adds
+the apps and databases of the differential tests.
 
 A second alias, ``other``, is the same backend in a database of its own (the
 default's name with ``_other``); only tests that ask for it use it (the
@@ -31,7 +32,6 @@ INSTALLED_APPS = [
     "library",
     "shop",
     "members",
-    "shapes",
 ]
 
 MIDDLEWARE: list[str] = []
@@ -68,26 +68,4 @@ def _database() -> dict[str, Any]:
     )
 
 
-def _other_name(name: str | None) -> str | None:
-    """``name`` with ``_other``: ``db.sqlite3`` -> ``db_other.sqlite3``."""
-    if not name or name == ":memory:" or name.startswith("file:"):
-        # In memory: Django names the alias's test database after it.
-        return name
-    if name.endswith(".sqlite3"):
-        return name[: -len(".sqlite3")] + "_other.sqlite3"
-    return name + "_other"
-
-
-def _other_database(default: dict[str, Any]) -> dict[str, Any]:
-    """The default's backend, in a database of its own."""
-    other = dict(default)
-    other["NAME"] = _other_name(default["NAME"])
-    if "TEST" in default:
-        other["TEST"] = {"NAME": _other_name(default["TEST"]["NAME"])}
-    return other
-
-
-_default = _database()
-DATABASES = {"default": _default, "other": _other_database(_default)}
-
-DATABASE_ROUTERS = ["shapes.routers.ShapesRouter"]
+DATABASES = {"default": _database()}
