@@ -228,8 +228,11 @@ class RowWriter:
                 inserted = batch
             except (DatabaseError, ValueError):
                 pass  # A collision or a bad object: the careful way tells.
-        if inserted is None:
-            inserted = self._write_carefully(plan, batch)
+        if inserted is batch:
+            self._write_links(plan, batch, fresh=None)
+            self._count(Model, len(batch))
+            return
+        inserted = self._write_carefully(plan, batch)
         written = [p for p in batch if not p.skipped]
         self._write_links(plan, written, fresh={id(p) for p in inserted})
         self._count(Model, len(written))
@@ -396,11 +399,12 @@ class RowWriter:
             ) from exc
 
     def _write_links(
-        self, plan: _TablePlan, objects: list[Pending], *, fresh: set[int]
+        self, plan: _TablePlan, objects: list[Pending], *, fresh: set[int] | None
     ) -> None:
         """
         Write the many-to-many links of each object that lists a field;
-        ``fresh`` holds the ids of the objects whose rows were just inserted.
+        ``fresh`` holds the ids of the objects whose rows were just inserted
+        (None: every object's).
         """
         for field in plan.Model._meta.many_to_many:
             owners = [p for p in objects if field.name in p.m2m_data]
@@ -408,7 +412,11 @@ class RowWriter:
                 self.write_links(field, owners, fresh=fresh)
 
     def write_links(
-        self, field: models.Field[Any, Any], owners: list[Pending], *, fresh: set[int]
+        self,
+        field: models.Field[Any, Any],
+        owners: list[Pending],
+        *,
+        fresh: set[int] | None,
     ) -> None:
         """Make the links of ``field`` for ``owners`` their m2m data."""
         first = owners[0]
@@ -442,7 +450,10 @@ class RowWriter:
         try:
             with transaction.atomic(using=self.using):
                 link_table.write(
-                    [(p.pk, p.m2m_data[field.name], id(p) in fresh) for p in owners]
+                    [
+                        (p.pk, p.m2m_data[field.name], fresh is None or id(p) in fresh)
+                        for p in owners
+                    ]
                 )
         except (DatabaseError, ValueError) as exc:
             raise InvalidValueError(
