@@ -27,14 +27,15 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 Convert = Callable[[Any], Any]
 
-_STRING_FIELDS = (
+# Django's own field classes, by the type of value they hold.
+STRING_FIELDS = (
     models.CharField,
     models.TextField,
     models.SlugField,
     models.EmailField,
     models.URLField,
 )
-_INTEGER_FIELDS = (
+INTEGER_FIELDS = (
     models.IntegerField,
     models.BigIntegerField,
     models.SmallIntegerField,
@@ -42,15 +43,15 @@ _INTEGER_FIELDS = (
     models.PositiveBigIntegerField,
     models.PositiveSmallIntegerField,
 )
-_AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
 def python_converter(field: models.Field[Any, Any]) -> Convert:
     """A function equal to ``field.to_python``."""
     kind = type(field)
-    if kind in _STRING_FIELDS:
+    if kind in STRING_FIELDS:
         return _unchanged_if(str, field.to_python)
-    if kind in _INTEGER_FIELDS or kind in _AUTO_FIELDS:
+    if kind in INTEGER_FIELDS or kind in AUTO_FIELDS:
         return _unchanged_if(int, field.to_python)
     if kind is models.BooleanField:
         return _unchanged_if(bool, field.to_python)
@@ -70,13 +71,13 @@ def db_preparer(
 
     kind = type(field)
     ops = connection.ops
-    if kind in _STRING_FIELDS:
+    if kind in STRING_FIELDS:
         return _unchanged_if(str, save)
     if kind is models.BooleanField:
         return _unchanged_if(bool, save)
-    if kind in _AUTO_FIELDS:
+    if kind in AUTO_FIELDS:
         return _when(int, ops.validate_autopk_value, save)
-    if kind in _INTEGER_FIELDS:
+    if kind in INTEGER_FIELDS:
         internal_type = field.get_internal_type()
         return _when(
             int, lambda value: ops.adapt_integerfield_value(value, internal_type), save

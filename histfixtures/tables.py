@@ -19,7 +19,12 @@ from typing import Any
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from histfixtures.conversions import db_preparer
+from histfixtures.conversions import (
+    AUTO_FIELDS,
+    INTEGER_FIELDS,
+    STRING_FIELDS,
+    db_preparer,
+)
 
 ModelClass = type[models.Model]
 Row = tuple[Any, ...]
@@ -30,22 +35,11 @@ Row = tuple[Any, ...]
 # adapter may write a value that COPY and a literal read differently.
 _COPY_FIELDS = frozenset(
     [
-        models.AutoField,
-        models.BigAutoField,
-        models.SmallAutoField,
+        *STRING_FIELDS,
+        *INTEGER_FIELDS,
+        *AUTO_FIELDS,
         models.BooleanField,
-        models.CharField,
-        models.TextField,
-        models.SlugField,
-        models.EmailField,
-        models.URLField,
         models.GenericIPAddressField,
-        models.IntegerField,
-        models.BigIntegerField,
-        models.SmallIntegerField,
-        models.PositiveIntegerField,
-        models.PositiveBigIntegerField,
-        models.PositiveSmallIntegerField,
         models.FloatField,
         models.DecimalField,
         models.DateField,

@@ -426,25 +426,19 @@ class RowWriter:
             # Django's related manager, on a child whose parent's pk attribute
             # the fixture leaves unset, reads the links of no owner and
             # writes links that depend on unrelated rows.
-            raise InvalidValueError(
+            raise _links_error(
+                first,
+                field,
                 f"{Model._meta.label}.{field.name} is a many-to-many field of "
                 f"the parent model {field.model._meta.label}; list its values "
                 f"on the {field.model._meta.label} object with the same pk.",
-                fixture=first.location.fixture,
-                index=first.location.index,
-                pk=first.fixture_pk,
-                model=Model._meta.label,
-                field=field.name,
             )
         if not through._meta.auto_created:
-            raise InvalidValueError(
+            raise _links_error(
+                first,
+                field,
                 f"{Model._meta.label}.{field.name} goes through the model "
                 f"{through._meta.label}; load that model's rows instead.",
-                fixture=first.location.fixture,
-                index=first.location.index,
-                pk=first.fixture_pk,
-                model=Model._meta.label,
-                field=field.name,
             )
         link_table = self.link_table(field)
         try:
@@ -456,14 +450,22 @@ class RowWriter:
                     ]
                 )
         except (DatabaseError, ValueError) as exc:
-            raise InvalidValueError(
-                f"The database rejected the many-to-many links: {exc}",
-                fixture=first.location.fixture,
-                index=first.location.index,
-                pk=first.fixture_pk,
-                model=Model._meta.label,
-                field=field.name,
+            raise _links_error(
+                first, field, f"The database rejected the many-to-many links: {exc}"
             ) from exc
+
+
+def _links_error(
+    owner: Pending, field: models.Field[Any, Any], message: str
+) -> InvalidValueError:
+    return InvalidValueError(
+        message,
+        fixture=owner.location.fixture,
+        index=owner.location.index,
+        pk=owner.fixture_pk,
+        model=owner.Model._meta.label,
+        field=field.name,
+    )
 
 
 def _exists_error(pending: Pending) -> ObjectExistsError:
