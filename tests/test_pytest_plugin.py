@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import FIXTURES
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.pytest_sessions
 
 REPO = Path(__file__).resolve().parent.parent
 TESTPROJECT = REPO / "testproject"
