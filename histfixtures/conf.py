@@ -4,6 +4,7 @@ The HISTFIXTURES setting.
     HISTFIXTURES = {
         "NATURAL_KEYS": {"shop.Author": ["name", "birth_date"]},
         "LOADDATA": "histfixtures",  # or "django", the default
+        "STATE_COPIES": False,  # True, the default: tests reuse built states
     }
 
 Read on every use rather than cached, so ``override_settings`` works in tests.
@@ -19,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from histfixtures.types import NaturalKeys
 
-_KNOWN_KEYS = frozenset({"LOADDATA", "NATURAL_KEYS"})
+_KNOWN_KEYS = frozenset({"LOADDATA", "NATURAL_KEYS", "STATE_COPIES"})
 LOADDATA_CHOICES = ("django", "histfixtures")
 
 
@@ -63,3 +64,18 @@ def loaddata_setting() -> str:
             f"loadfixture); got {value!r}."
         )
     return str(value)
+
+
+def state_copies_setting() -> bool:
+    """
+    ``HISTFIXTURES["STATE_COPIES"]``: may tests reuse copies of built states?
+
+    See histfixtures.state_copies; on by default.
+    """
+    value = _histfixtures_setting().get("STATE_COPIES", True)
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(
+            'settings.HISTFIXTURES["STATE_COPIES"] must be True (the default) '
+            f"or False; got {value!r}."
+        )
+    return value

@@ -314,6 +314,11 @@ class _Finder(loaddata.Command):
         return fixture_dirs
 
 
+def fixture_directories() -> list[str]:
+    """The directories loaddata searches for fixture labels, in its order."""
+    return list(_Finder().fixture_dirs)
+
+
 def find_fixture_files(
     labels: Iterable[str],
     *,

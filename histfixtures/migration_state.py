@@ -46,6 +46,7 @@ from django.db.migrations.migration import Migration
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState
 
+from histfixtures import state_copies
 from histfixtures.exceptions import FixtureError
 from histfixtures.loading import load
 from histfixtures.operations import LoadFixture
@@ -168,13 +169,8 @@ class DatabaseMigrationState:
             # The first move of a test: start from an empty database, so the
             # state holds what migrations create and nothing else.
             self._moved = True
-            drop_all_tables(self._using)
-            executor = MigrationExecutor(self.connection)
-            _sync_unmigrated_apps(self.connection, executor.loader)
-            full = _full_plan(executor)
-            plan = [(m, False) for m in full if _key(m) not in excluded]
-            if plan:
-                executor.migrate([], plan=plan)
+            full = _full_plan(MigrationExecutor(self.connection))
+            _build_from_empty(self._using, [m for m in full if _key(m) not in excluded])
         else:
             executor = MigrationExecutor(self.connection)
             applied = _applied(executor.loader)
@@ -221,6 +217,10 @@ class DatabaseMigrationState:
             return
         self._moved = False
         self._state = self._label = None
+        if state_copies.can_copy(self._using):
+            # From the copy after the first time: faster than migrating on.
+            rebuild_test_database(self._using, refresh_snapshot=False)
+            return
         try:
             migrate_to_latest(self._using)
         except Exception:
@@ -470,6 +470,20 @@ def drop_all_tables(using: str) -> None:
     (PostGIS' ``spatial_ref_sys``, a cache table) stay.
     """
     connection = connections[using]
+    tables, _ = _tables_by_origin(connection)
+    if not tables:
+        return
+    # The schema editor turns SQLite's foreign key enforcement off while it
+    # is open; PostgreSQL's DROP TABLE cascades; MySQL needs the checks off.
+    with connection.schema_editor() as editor, connection.constraint_checks_disabled():
+        for table in tables:
+            editor.execute(
+                editor.sql_delete_table % {"table": editor.quote_name(table)}
+            )
+
+
+def _tables_by_origin(connection: BaseDatabaseWrapper) -> tuple[list[str], list[str]]:
+    """The database's tables that migrations created, and the others."""
     with connection.cursor() as cursor:
         existing = set(
             connection.introspection.table_names(cursor, include_views=False)
@@ -485,16 +499,27 @@ def drop_all_tables(using: str) -> None:
             MigrationRecorder.Migration._meta.db_table,
         ]
     }
-    tables = sorted(table for table in existing if converter(table) in known)
-    if not tables:
-        return
-    # The schema editor turns SQLite's foreign key enforcement off while it
-    # is open; PostgreSQL's DROP TABLE cascades; MySQL needs the checks off.
-    with connection.schema_editor() as editor, connection.constraint_checks_disabled():
-        for table in tables:
-            editor.execute(
-                editor.sql_delete_table % {"table": editor.quote_name(table)}
-            )
+    return (
+        sorted(table for table in existing if converter(table) in known),
+        sorted(table for table in existing if converter(table) not in known),
+    )
+
+
+def _other_tables(using: str) -> dict[str, int]:
+    """
+    The tables that migrations did not create, with their row counts.
+
+    drop_all_tables leaves them as they are; a copy of the database holds
+    them as they were when it was taken, so it is used only while they have
+    the same names and sizes (histfixtures.state_copies).
+    """
+    connection = connections[using]
+    counts = {}
+    with connection.cursor() as cursor:
+        for table in _tables_by_origin(connection)[1]:
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+            counts[table] = cursor.fetchone()[0]
+    return counts
 
 
 def _sync_unmigrated_apps(
@@ -537,14 +562,47 @@ def rebuild_test_database(
     ``serialized_rollback`` restores is taken again.
     """
     _check_test_database(using)
-    drop_all_tables(using)
-    migrate_to_latest(using)
-    call_command("createcachetable", database=using, verbosity=0)
+    key = _rebuild_key(using)
+    others = _other_tables(using)
+    if state_copies.restore(using, key, others):
+        _clear_caches()
+    else:
+        drop_all_tables(using)
+        migrate_to_latest(using)
+        call_command("createcachetable", database=using, verbosity=0)
+        state_copies.keep(using, key, _other_tables(using))
     connection = connections[using]
     if refresh_snapshot and hasattr(connection, "_test_serialized_contents"):
         connection._test_serialized_contents = (
             connection.creation.serialize_db_to_string()
         )
+
+
+def _build_from_empty(using: str, migrations: list[Migration]) -> None:
+    """
+    Bring the database to what running ``migrations`` from empty leaves.
+
+    From a copy of the database, if this process built that state before
+    (histfixtures.state_copies); else by dropping its tables and migrating,
+    keeping a copy for the next time.
+    """
+    key = state_copies.state_key(using, migrations, purpose="migrate_to")
+    others = _other_tables(using)
+    if state_copies.restore(using, key, others):
+        return
+    drop_all_tables(using)
+    connection = connections[using]
+    executor = MigrationExecutor(connection)
+    _sync_unmigrated_apps(connection, executor.loader)
+    if migrations:
+        executor.migrate([], plan=[(migration, False) for migration in migrations])
+    state_copies.keep(using, key, others)
+
+
+def _rebuild_key(using: str) -> str:
+    """The key of what rebuild_test_database builds: migrate, cache tables."""
+    executor = MigrationExecutor(connections[using])
+    return state_copies.state_key(using, _full_plan(executor), purpose="rebuild")
 
 
 def take_snapshot(using: str) -> str:

@@ -1,0 +1,337 @@
+"""
+Copies of test databases at migration states, kept for the rest of the process.
+
+Migrating a test database from empty to a state costs time that grows with
+the history before the state; copying a database costs time that grows with
+its data. So the first time a process builds a state from empty, it keeps a
+copy of the database, and a later test that asks for the same state gets
+the copy back instead of running the migrations again.
+
+A copy is found by a key (``state_key``) made of everything that decides
+what the migrations write: the database, the migrations to run (names and
+the contents of their files), the fixture files that their ``LoadFixture``
+operations resolve to, every file of the fixture directories (for data
+migrations that load fixtures in their own way), and the settings that
+change what is written. A data migration that reads anything else (an
+environment variable, a file of its own, the clock) is not seen: turn
+copies off with ``HISTFIXTURES = {"STATE_COPIES": False}``.
+
+A copy is taken right after the migrations ran, before a test can touch
+the data, and only when they all succeeded. Restoring replaces the whole
+database. Whatever cannot be copied or restored (a connection inside a
+transaction, another session on a PostgreSQL test database, a backend other
+than SQLite and PostgreSQL) is answered by migrating as before: a copy
+saves time, it never decides what a test sees.
+
+SQLite copies live in memory; PostgreSQL copies are databases created from
+the test database as a template, dropped when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations import RunPython
+from django.db.migrations.migration import Migration
+
+from histfixtures.conf import state_copies_setting
+from histfixtures.discovery import STDIN, find_fixture_files, fixture_directories
+from histfixtures.exceptions import FixtureError
+from histfixtures.operations import LoadFixture
+from histfixtures.runpython import FixtureLoader
+
+# Settings that change what migrations write, or which migrations and
+# fixtures they are.
+_SETTINGS = (
+    "INSTALLED_APPS",
+    "MIGRATION_MODULES",
+    "FIXTURE_DIRS",
+    "SERIALIZATION_MODULES",
+    "HISTFIXTURES",
+    "DATABASE_ROUTERS",
+    "AUTH_USER_MODEL",
+    "USE_TZ",
+    "TIME_ZONE",
+)
+
+
+class _Copy(Protocol):
+    def restore(self, connection: BaseDatabaseWrapper) -> bool: ...
+
+    def discard(self) -> None: ...
+
+
+# (alias, key) -> the copy of that alias's database at that state, and the
+# tables that migrations did not create, with their row counts, at the time.
+_copies: dict[tuple[str, str], tuple[_Copy, Mapping[str, int]]] = {}
+
+
+def state_key(using: str, migrations: Sequence[Migration], purpose: str) -> str:
+    """
+    The key of the state that running ``migrations`` from empty builds.
+
+    ``purpose`` tells apart ways of building that leave different data for
+    the same migrations (``migrate`` also creates content types and
+    permissions, for instance).
+    """
+    connection = connections[using]
+    digest = hashlib.sha256()
+
+    def feed(*parts: object) -> None:
+        for part in parts:
+            digest.update(repr(part).encode())
+            digest.update(b"\0")
+
+    feed(purpose, using, connection.vendor, connection.settings_dict["NAME"])
+    for name in _SETTINGS:
+        feed(name, getattr(settings, name, None))
+    for migration in migrations:
+        feed(migration.app_label, migration.name, _module_digest(migration))
+        for path in _fixture_paths(using, migration):
+            feed(path, _file_digest(path))
+    for path in _fixture_directory_files():
+        feed(path, _file_digest(path))
+    return digest.hexdigest()
+
+
+def can_copy(using: str) -> bool:
+    """Whether copies are on, and the database's backend can make them."""
+    return state_copies_setting() and connections[using].vendor in _COPIERS
+
+
+def restore(using: str, key: str, others: Mapping[str, int]) -> bool:
+    """
+    Put back the copy of ``using`` at ``key``; False if there is none to use.
+
+    ``others``, the tables that migrations do not create and their row
+    counts, must be what they were when the copy was taken: the copy would
+    put back those tables as they were then.
+    """
+    kept = _copies.get((using, key))
+    if kept is None or kept[1] != others or not state_copies_setting():
+        return False
+    copy = kept[0]
+    if copy.restore(connections[using]):
+        return True
+    # A copy that cannot be restored now may not be restorable later either.
+    del _copies[using, key]
+    copy.discard()
+    return False
+
+
+def keep(using: str, key: str, others: Mapping[str, int]) -> None:
+    """
+    Keep a copy of ``using`` as it is now, the state of ``key``.
+
+    ``others``: the tables that migrations did not create, as ``restore``.
+    """
+    if not state_copies_setting() or (using, key) in _copies:
+        return
+    connection = connections[using]
+    copier = _COPIERS.get(connection.vendor)
+    copy = None if copier is None else copier(connection, key)
+    if copy is not None:
+        _copies[using, key] = (copy, dict(others))
+
+
+@atexit.register
+def discard_all() -> None:
+    """Drop every copy (PostgreSQL's are databases of their own)."""
+    while _copies:
+        _, (copy, _) = _copies.popitem()
+        copy.discard()
+
+
+# --- what the key is made of --------------------------------------------------------
+
+# path -> ((mtime_ns, size), sha256 of the contents)
+_digests: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def _file_digest(path: str) -> str:
+    """The file's content digest, read again only when its size or time change."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        return f"unreadable: {exc.__class__.__name__}"
+    signature = (stat.st_mtime_ns, stat.st_size)
+    cached = _digests.get(path)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        return f"unreadable: {exc.__class__.__name__}"
+    _digests[path] = (signature, digest.hexdigest())
+    return digest.hexdigest()
+
+
+def _module_digest(migration: Migration) -> str:
+    module = sys.modules.get(type(migration).__module__)
+    path = getattr(module, "__file__", None)
+    return _file_digest(path) if path else f"no file: {type(migration).__module__}"
+
+
+def _fixture_paths(using: str, migration: Migration) -> Iterator[str]:
+    """The files that the migration's fixture loading operations resolve to."""
+    for operation in migration.operations:
+        if isinstance(operation, LoadFixture):
+            labels, options = operation.labels, operation.options
+            app_label, format = options.app_label, options.format
+        elif isinstance(operation, RunPython) and isinstance(
+            operation.code, FixtureLoader
+        ):
+            labels = operation.code.labels
+            app_label = operation.code.options.get("app_label")
+            format = operation.code.options.get("format")
+        else:
+            continue
+        try:
+            files = find_fixture_files(
+                labels,
+                using=using,
+                app_label=app_label,
+                format=format,
+                own_app=migration.app_label,
+            )
+        except FixtureError:
+            # The migration will fail to load it: nothing is kept then.
+            continue
+        yield from (str(file) for file in files if file.path != STDIN)
+
+
+def _fixture_directory_files() -> Iterable[str]:
+    """Every file of the fixture directories loaddata searches, but the cwd."""
+    try:
+        directories = fixture_directories()
+    except ImproperlyConfigured:
+        return  # FIXTURE_DIRS is wrong: loading will say so.
+    for directory in directories:
+        if not directory or os.path.realpath(directory) == os.getcwd():
+            continue
+        for root, dirs, files in os.walk(directory):
+            dirs.sort()
+            for name in sorted(files):
+                yield os.path.join(root, name)
+
+
+# --- the copies -------------------------------------------------------------------
+
+
+class _SQLiteCopy:
+    """An in-memory database that SQLite's backup API copies to and from."""
+
+    def __init__(self, database: sqlite3.Connection) -> None:
+        self.database = database
+
+    @classmethod
+    def take(cls, connection: BaseDatabaseWrapper, key: str) -> _SQLiteCopy | None:
+        if connection.in_atomic_block:
+            return None
+        connection.ensure_connection()
+        database = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            connection.connection.backup(database)
+        except sqlite3.Error:
+            database.close()
+            return None
+        return cls(database)
+
+    def restore(self, connection: BaseDatabaseWrapper) -> bool:
+        if connection.in_atomic_block:
+            return False
+        connection.ensure_connection()
+        try:
+            self.database.backup(connection.connection)
+        except sqlite3.Error:
+            return False
+        return True
+
+    def discard(self) -> None:
+        self.database.close()
+
+
+class _PostgresCopy:
+    """
+    A database created with the test database as its template.
+
+    PostgreSQL copies a database only while nobody else is connected to it,
+    so the test's own connection is closed first (Django reconnects on the
+    next query); if another session is connected, there is no copy.
+    """
+
+    def __init__(self, connection: BaseDatabaseWrapper, name: str) -> None:
+        self.connection = connection
+        self.name = name
+
+    @classmethod
+    def take(cls, connection: BaseDatabaseWrapper, key: str) -> _PostgresCopy | None:
+        if connection.in_atomic_block:
+            return None
+        source = connection.settings_dict["NAME"]
+        # 63 bytes at most; the pid keeps parallel test runs apart.
+        name = f"{source[:30]}_hfcopy_{os.getpid()}_{key[:12]}"
+        connection.close()
+        try:
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {_quote(connection, name)}")
+                cursor.execute(
+                    f"CREATE DATABASE {_quote(connection, name)} "
+                    f"TEMPLATE {_quote(connection, source)}"
+                )
+        except DatabaseError:
+            return None
+        return cls(connection, name)
+
+    def restore(self, connection: BaseDatabaseWrapper) -> bool:
+        if connection.in_atomic_block:
+            return False
+        target = _quote(connection, connection.settings_dict["NAME"])
+        connection.close()
+        try:
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f"DROP DATABASE {target}")
+        except DatabaseError:
+            return False  # Another session is connected: nothing changed.
+        with connection._nodb_cursor() as cursor:
+            try:
+                cursor.execute(
+                    f"CREATE DATABASE {target} TEMPLATE {_quote(connection, self.name)}"
+                )
+            except DatabaseError:
+                # Leave an empty test database: the caller migrates it.
+                cursor.execute(f"CREATE DATABASE {target}")
+                return False
+        return True
+
+    def discard(self) -> None:
+        try:
+            with self.connection._nodb_cursor() as cursor:
+                cursor.execute(
+                    f"DROP DATABASE IF EXISTS {_quote(self.connection, self.name)}"
+                )
+        except Exception:  # At exit, the server may be gone.
+            pass
+
+
+_COPIERS: dict[str, Callable[[BaseDatabaseWrapper, str], _Copy | None]] = {
+    "sqlite": _SQLiteCopy.take,
+    "postgresql": _PostgresCopy.take,
+}
+
+
+def _quote(connection: BaseDatabaseWrapper, name: str) -> str:
+    return connection.ops.quote_name(name)

@@ -1,0 +1,193 @@
+"""
+Copies of built migration states (histfixtures.state_copies).
+
+A state that the process built once comes back from a copy, and the copy
+holds exactly what migrating from empty to that state holds: every row of
+every table, the migrations record and the next primary keys. A copy is
+never used when what it was built from changed (a fixture file, a setting)
+or when it would undo tables that migrations do not create; a failed build
+keeps none; data a test writes never reaches one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.migrations.migration import Migration
+from django.test import override_settings
+
+from histfixtures import LoadFixture, state_copies
+from histfixtures.migration_state import DatabaseMigrationState, Targets
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migrations_restored"),
+]
+
+COPIES_OFF = override_settings(HISTFIXTURES={"STATE_COPIES": False})
+
+
+def whole_database() -> dict[str, Any]:
+    """Every row of every table, and where each table's primary keys go next."""
+    rows: dict[str, Any] = {}
+    with connection.cursor() as cursor:
+        for table in sorted(connection.introspection.table_names()):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            rows[table] = sorted(cursor.fetchall(), key=repr)
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name, seq FROM sqlite_sequence ORDER BY name")
+            rows["sqlite_sequence"] = cursor.fetchall()
+        elif connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT sequencename, last_value FROM pg_sequences ORDER BY 1"
+            )
+            rows["pg_sequences"] = cursor.fetchall()
+    # The migrations record holds when each ran: that differs by design.
+    rows["django_migrations"] = [row[1:3] for row in rows["django_migrations"]]
+    return rows
+
+
+def built(target: Targets) -> dict[str, Any]:
+    """Move a fresh migration state to ``target``; the whole database after."""
+    DatabaseMigrationState().migrate_to(target)
+    return whole_database()
+
+
+@pytest.fixture
+def restores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """What each state_copies.restore() answered during the test."""
+    answers: list[bool] = []
+    real = state_copies.restore
+
+    def spy(*args: Any) -> bool:
+        answers.append(real(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(state_copies, "restore", spy)
+    yield answers
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        ("library", "0003_book_pages"),
+        ("library", "0008_book_publisher_name"),
+        ["library.0010", "shop.0005", "members.0003"],
+    ],
+    ids=["library-0003", "library-0008", "three-apps"],
+)
+def test_a_state_built_again_holds_what_migrating_from_empty_holds(
+    target: Targets, restores: list[bool]
+) -> None:
+    with COPIES_OFF:
+        migrated = built(target)
+    built(target)  # Keeps a copy, if there was none.
+
+    restored = built(target)
+
+    assert restores[-1] is True
+    assert restored == migrated
+
+
+def test_data_a_test_writes_never_reaches_the_copy(restores: list[bool]) -> None:
+    apps = DatabaseMigrationState().migrate_to(("library", "0008"))
+    Book = apps.get_model("library", "Book")
+    before = Book.objects.count()
+    Book.objects.all().delete()
+
+    apps = DatabaseMigrationState().migrate_to(("library", "0008"))
+
+    assert restores[-1] is True
+    assert apps.get_model("library", "Book").objects.count() == before > 0
+
+
+def test_a_failed_build_keeps_no_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    state_copies.discard_all()
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a migration failed")
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr("django.db.migrations.executor.MigrationExecutor.migrate", fail)
+        DatabaseMigrationState().migrate_to(("library", "0003"))
+
+    assert not state_copies._copies
+
+
+def test_with_copies_off_none_is_kept_or_used(restores: list[bool]) -> None:
+    built(("library", "0004"))
+    with COPIES_OFF:
+        state_copies.discard_all()
+        built(("library", "0004"))
+        built(("library", "0004"))
+
+    assert restores[-2:] == [False, False]
+    assert not state_copies._copies
+
+
+def test_tables_that_migrations_do_not_create_are_never_undone(
+    restores: list[bool],
+) -> None:
+    built(("library", "0003"))
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE not_from_migrations (id INTEGER PRIMARY KEY)")
+        cursor.execute("INSERT INTO not_from_migrations (id) VALUES (1)")
+    try:
+        built(("library", "0003"))
+
+        assert restores[-1] is False
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM not_from_migrations")
+            assert cursor.fetchall() == [(1,)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE not_from_migrations")
+
+
+def test_the_key_changes_with_a_fixture_file_and_the_settings(tmp_path: Path) -> None:
+    fixture = tmp_path / "genres.json"
+    fixture.write_text(json.dumps([{"model": "library.genre", "pk": 1, "fields": {}}]))
+    migration = Migration("0099_genres", "library")
+    migration.operations = [LoadFixture(str(fixture))]
+    key = state_copies.state_key("default", [migration], purpose="test")
+    assert state_copies.state_key("default", [migration], purpose="test") == key
+
+    fixture.write_text(json.dumps([{"model": "library.genre", "pk": 2, "fields": {}}]))
+    changed = state_copies.state_key("default", [migration], purpose="test")
+    with override_settings(FIXTURE_DIRS=[str(tmp_path)]):
+        moved = state_copies.state_key("default", [migration], purpose="test")
+
+    assert len({key, changed, moved}) == 3
+
+
+def test_a_file_added_to_a_fixture_directory_changes_the_key(tmp_path: Path) -> None:
+    migration = Migration("0099_nothing", "library")
+    with override_settings(FIXTURE_DIRS=[str(tmp_path)]):
+        key = state_copies.state_key("default", [migration], purpose="test")
+        (tmp_path / "loaded_by_a_runpython.json").write_text("[]")
+
+        assert state_copies.state_key("default", [migration], purpose="test") != key
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL keeps copies as databases"
+)
+def test_postgres_copies_are_databases_dropped_at_the_end() -> None:
+    built(("library", "0003"))
+
+    def copies() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                ["%\\_hfcopy\\_%"],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    assert copies()
+    state_copies.discard_all()
+    assert copies() == []
