@@ -11,6 +11,6 @@ class HistfixturesConfig(AppConfig):
     verbose_name = "histfixtures"
 
     def ready(self) -> None:
-        from histfixtures.checks import TAG, check_load_fixtures
+        from histfixtures.checks import TAG, check_where_fixtures_load
 
-        register(check_load_fixtures, TAG)
+        register(check_where_fixtures_load, TAG)

@@ -1,8 +1,12 @@
 """
 System checks for the ``LoadFixture`` operations of the migration graph.
 
-Registered with the tag ``histfixtures``; they run in every ``manage.py
-check`` (and before ``migrate`` and ``runserver``) and never open a
+Registered with the tag ``histfixtures``. They run where fixtures are
+loaded or a check is asked for: ``manage.py check``, ``migrate`` and the
+test runner (which pass the databases they are about to use); never before
+commands that write or serve (``dumpdata`` into a fixture file the shell has
+just emptied, ``loaddata``, ``runserver``): a finding would stop them, and
+an emptied fixture would be lost (see ``_wanted``). They never open a
 database connection: the graph comes from the migration files, each
 operation's state from replaying them, the fixtures from disk.
 
@@ -17,6 +21,7 @@ operation's state from replaying them, the fixtures from disk.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,6 +60,17 @@ _NEW_MIGRATION = (
 )
 
 
+def check_where_fixtures_load(
+    app_configs: Iterable[AppConfig] | None = None,
+    databases: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """The registered check: check_load_fixtures, for the commands that want it."""
+    if not _wanted(databases):
+        return []
+    return check_load_fixtures(app_configs)
+
+
 def check_load_fixtures(
     app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -74,6 +90,30 @@ def check_load_fixtures(
                 check = _OperationCheck(loader, migration, position, operation)
                 messages += check.run()
     return messages
+
+
+# The module of Django's ``check`` command.
+_CHECK_COMMAND = "django.core.management.commands.check"
+
+
+def _wanted(databases: Iterable[str] | None) -> bool:
+    """
+    Whether the command running the checks is one that loads or checks.
+
+    Django passes ``databases`` to the checks of ``migrate`` and of the test
+    runner (as it does for its own database checks), and of ``check
+    --database``. Plain ``manage.py check`` passes none, as does every other
+    command, so the caller is looked for among the frames: the check
+    command's own, for ``manage.py check`` and ``call_command("check")``.
+    """
+    if databases is not None:
+        return True
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_globals.get("__name__") == _CHECK_COMMAND:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 class _OperationCheck:

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.checks import CheckMessage, Error
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test.runner import DiscoverRunner
 
 from histfixtures import LoadFixture
 from histfixtures.checks import check_load_fixtures
@@ -191,3 +192,56 @@ def test_a_pin_survives_deconstruction_and_is_left_out_when_absent() -> None:
     assert kwargs["sha256"] == {"books": PIN}
     assert LoadFixture(*args, **kwargs).pinned_digests() == {"books": PIN}
     assert "sha256" not in LoadFixture("books").deconstruct()[2]
+
+
+# --- where the checks run ------------------------------------------------------
+
+
+def command_checks(name: str) -> None:
+    """The system checks as the command ``name`` runs them before its work."""
+    command = load_command_class(get_commands()[name], name)
+    if name == "runserver":
+        command.check(display_num_errors=True)  # As its inner_run() does.
+    else:
+        command.check()  # As BaseCommand.execute() does.
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["dumpdata", "loaddata", "runserver", "shell"])
+def test_commands_that_write_or_serve_do_not_run_the_fixture_checks(
+    settings: Any, name: str
+) -> None:
+    # `manage.py dumpdata library > library/fixtures/x.json`: the shell has
+    # emptied x.json, and a finding (E002) would stop dumpdata with it empty.
+    use_scenario(settings, "checks_unknown_field")
+
+    command_checks(name)
+
+    out = io.StringIO()
+    call_command("dumpdata", "library.writer", stdout=out)
+    assert '"model": "library.writer"' in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_migrate_runs_the_fixture_checks_first(settings: Any) -> None:
+    use_scenario(settings, "checks_unknown_field")
+    with pytest.raises(SystemCheckError, match=r"histfixtures\.E004"):
+        call_command(
+            "migrate",
+            "library",
+            skip_checks=False,  # As manage.py migrate (call_command skips them).
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+
+
+def test_the_test_runner_runs_the_fixture_checks(settings: Any) -> None:
+    use_scenario(settings, "checks_unknown_field")
+    with pytest.raises(SystemCheckError, match=r"histfixtures\.E004"):
+        DiscoverRunner(verbosity=0).run_checks(databases={"default"})
+
+
+def test_check_with_a_database_runs_the_fixture_checks(settings: Any) -> None:
+    use_scenario(settings, "checks_unknown_field")
+    with pytest.raises(SystemCheckError, match=r"histfixtures\.E004"):
+        call_command("check", databases=["default"], stderr=io.StringIO())
