@@ -33,6 +33,7 @@ from histfixtures.exceptions import (
     InvalidValueError,
     MissingRelatedObjectError,
 )
+from histfixtures.interruption import mark_rolled_back
 from histfixtures.links import through_model
 from histfixtures.locations import Location
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
@@ -85,9 +86,13 @@ def load(
                 for fixture in fixtures:
                     run.load_file(fixture)
                 run.finish(fixtures)
-        except Exception:
+        except BaseException as exc:
+            # A Ctrl-C too: the transaction has rolled back; put back the
+            # sequences, which a rollback leaves as they are.
             if sequences is not None:
                 sequences.restore()
+            if isinstance(exc, KeyboardInterrupt):
+                mark_rolled_back(exc)
             raise
         return run.result
     except FixtureError as exc:

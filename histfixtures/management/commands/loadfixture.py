@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps as live_apps
@@ -35,6 +36,12 @@ from django.db.migrations.loader import AmbiguityError, MigrationLoader
 from django.db.models.signals import m2m_changed, post_save, pre_save
 
 from histfixtures.exceptions import FixtureError
+from histfixtures.interruption import (
+    ROLLED_BACK,
+    mark_rolled_back,
+    rolled_back,
+    silence,
+)
 from histfixtures.loading import load
 from histfixtures.options import LoadOptions
 from histfixtures.progress import FileProgress, Progress
@@ -89,6 +96,22 @@ class Command(loaddata.Command):
         )
 
     def handle(self, *fixture_labels: str, **options: Any) -> None:
+        try:
+            self.load_fixtures(fixture_labels, options)
+        except KeyboardInterrupt as interrupt:
+            if getattr(self, "_called_from_command_line", False) and rolled_back(
+                interrupt
+            ):
+                # One line instead of a traceback; the process still ends as
+                # an interrupted Python program does (see interruption.py).
+                self.stderr.write(f"Interrupted: {ROLLED_BACK}.")
+                self.stderr.flush()
+                silence(interrupt)
+            raise
+
+    def load_fixtures(
+        self, fixture_labels: tuple[str, ...], options: dict[str, Any]
+    ) -> None:
         batch_size = options.get("batch_size")
         if batch_size is not None and (
             isinstance(batch_size, bool)
@@ -185,6 +208,15 @@ class Command(loaddata.Command):
             )
 
     # --- live models: loaddata's own code, with a progress line -------------
+
+    def loaddata(self, fixture_labels: Sequence[str]) -> None:
+        # Django's handle() runs this in its transaction: a Ctrl-C leaving
+        # it is rolled back.
+        try:
+            super().loaddata(fixture_labels)
+        except KeyboardInterrupt as interrupt:
+            mark_rolled_back(interrupt)
+            raise
 
     def load_label(self, fixture_label: str) -> None:
         if not self._show_progress:
