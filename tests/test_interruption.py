@@ -1,5 +1,11 @@
 """
-Ctrl-C and ``kill -9`` during a long load, sent to a real ``manage.py``.
+Ctrl-C and ``kill -9`` during a load.
+
+First in the test process, cheaply: a ``KeyboardInterrupt`` raised inside
+a load, through the engine, ``loadfixture``'s bulk load and loaddata's own
+code, leaves the database as it was and says so.
+
+Then with real signals sent to a real ``django-admin``.
 
 A small project is written to a temporary directory: one app, ``paced``,
 whose second migration loads a generated fixture of ROWS objects. Its one
@@ -19,6 +25,7 @@ Timeouts only guard against hangs; no test measures time.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -32,6 +39,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.commands import loaddata
+from django.db import connection
+
+from histfixtures.interruption import ROLLED_BACK
+from histfixtures.loading import _LoadRun, load
+from histfixtures.options import LoadOptions
+from tests.utils import apps_at, snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 TESTPROJECT = REPO / "testproject"
@@ -41,6 +56,112 @@ ROWS = 2500
 BATCH = 1000
 # Generous: only a hang may take this long.
 TIMEOUT = 120
+
+LATEST = (("library", "0011_writer_slug"), ("shop", "0008_order_total_cents"))
+
+
+def writers(tmp_path: Path) -> Path:
+    """Five library.writer objects, the third without a pk (a sequence draw)."""
+    objects: list[dict[str, Any]] = [
+        {"model": "library.writer", "pk": pk, "fields": {"name": f"Writer {pk}"}}
+        for pk in (100, 101, 102, 103)
+    ]
+    objects.insert(2, {"model": "library.writer", "fields": {"name": "No pk"}})
+    path = tmp_path / "interrupted_writers.json"
+    path.write_text(json.dumps(objects))
+    return path
+
+
+def sequences() -> list[tuple[Any, ...]]:
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")
+        return cursor.fetchall()
+
+
+def interrupt_at(count: int) -> Callable[..., None]:
+    """A callable that raises KeyboardInterrupt on its ``count``-th call."""
+    calls = 0
+
+    def call(*args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == count:
+            raise KeyboardInterrupt
+
+    return call
+
+
+@pytest.mark.django_db(transaction=True)
+def test_interrupted_load_rolls_back_puts_sequences_back_and_says_so(
+    tmp_path: Path,
+) -> None:
+    path = writers(tmp_path)
+    before, sequences_before = snapshot(), sequences()
+
+    # One object per batch: four rows, one by a sequence, are written when
+    # the fifth object is read.
+    with pytest.raises(KeyboardInterrupt) as caught:
+        load(
+            [str(path)],
+            apps=apps_at(*LATEST),
+            options=LoadOptions(batch_size=1),
+            using="default",
+            state="library.0011_writer_slug",
+            on_object=interrupt_at(5),
+        )
+
+    assert caught.value.args == (ROLLED_BACK,)
+    assert snapshot() == before
+    assert sequences() == sequences_before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("verbosity", [1, 2], ids=["bulk", "loaddata-code"])
+def test_interrupted_loadfixture_raises_to_its_caller_having_loaded_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verbosity: int
+) -> None:
+    # Verbosity 2 runs loaddata's own per-object code.
+    path = writers(tmp_path)
+    if verbosity == 1:
+        add = _LoadRun.add
+        interrupt = interrupt_at(5)
+
+        def add_or_interrupt(run: _LoadRun, pending: Any) -> None:
+            interrupt()
+            add(run, pending)
+
+        monkeypatch.setattr(_LoadRun, "add", add_or_interrupt)
+        options: dict[str, Any] = {"batch_size": 1}
+    else:
+        save_obj = loaddata.Command.save_obj
+        interrupt = interrupt_at(5)
+
+        def save_or_interrupt(command: Any, obj: Any) -> bool:
+            interrupt()
+            return save_obj(command, obj)
+
+        monkeypatch.setattr(loaddata.Command, "save_obj", save_or_interrupt)
+        options = {}
+    before, sequences_before = snapshot(), sequences()
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        call_command(
+            "loadfixture",
+            str(path),
+            verbosity=verbosity,
+            stdout=stdout,
+            stderr=stderr,
+            **options,
+        )
+
+    assert caught.value.args == (ROLLED_BACK,)
+    assert "Interrupted" not in stderr.getvalue()
+    assert snapshot() == before
+    assert sequences() == sequences_before
+
 
 SETTINGS = """
 from project.settings import *  # noqa: F403

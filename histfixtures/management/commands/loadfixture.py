@@ -46,6 +46,7 @@ from histfixtures.loading import load
 from histfixtures.options import LoadOptions
 from histfixtures.progress import FileProgress, Progress
 from histfixtures.results import LoadResult
+from histfixtures.sequences import SequenceSnapshot
 
 Node = tuple[str, str]
 
@@ -125,7 +126,7 @@ class Command(loaddata.Command):
         state = options.get("state")
         if state is None:
             if not self.load_in_bulk(fixture_labels, options):
-                super().handle(*fixture_labels, **options)
+                self.load_with_loaddata(fixture_labels, options)
             return
         try:
             self.load_at_state(fixture_labels, state, options)
@@ -208,6 +209,19 @@ class Command(loaddata.Command):
             )
 
     # --- live models: loaddata's own code, with a progress line -------------
+
+    def load_with_loaddata(
+        self, fixture_labels: tuple[str, ...], options: dict[str, Any]
+    ) -> None:
+        """Run loaddata's code; after a Ctrl-C, set PostgreSQL's sequences back."""
+        sequences = SequenceSnapshot.take(connections[options["database"]])
+        try:
+            super().handle(*fixture_labels, **options)
+        except KeyboardInterrupt:
+            # Its transaction rolled back; the sequences it drew from did not.
+            if sequences is not None:
+                sequences.restore()
+            raise
 
     def loaddata(self, fixture_labels: Sequence[str]) -> None:
         # Django's handle() runs this in its transaction: a Ctrl-C leaving
