@@ -68,11 +68,11 @@ def _first_dangling_row(
     return DanglingReference(Model, row[0], field, row[1])
 
 
-# The SQLSTATE codes of the violations PostgreSQL can defer to the end of a
-# transaction (PostgreSQL Appendix A, class 23).
+# SQLSTATE codes (PostgreSQL Appendix A, class 23) of the violations the
+# errors name: a deferred exclusion constraint (23P01) or constraint trigger
+# gets the database's own message.
 FOREIGN_KEY_VIOLATION = "23503"
 UNIQUE_VIOLATION = "23505"
-EXCLUSION_VIOLATION = "23P01"
 
 
 @dataclass(frozen=True)
