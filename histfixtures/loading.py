@@ -10,7 +10,7 @@ references, checks every foreign key, and resets sequences, as loaddata's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import closing
 from typing import Any
 
@@ -18,13 +18,22 @@ from django.apps.registry import Apps
 from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, router, transaction
 
-from histfixtures.constraints import find_dangling_reference
+from histfixtures.constraints import (
+    UNIQUE_VIOLATION,
+    DuplicateRows,
+    Violation,
+    find_dangling_reference,
+    find_duplicate_rows,
+    violation_of,
+)
 from histfixtures.discovery import FixtureFile, find_fixture_files
 from histfixtures.exceptions import (
     EmptyFixtureError,
     FixtureError,
+    InvalidValueError,
     MissingRelatedObjectError,
 )
+from histfixtures.interruption import mark_rolled_back
 from histfixtures.links import through_model
 from histfixtures.locations import Location
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
@@ -77,9 +86,13 @@ def load(
                 for fixture in fixtures:
                     run.load_file(fixture)
                 run.finish(fixtures)
-        except Exception:
+        except BaseException as exc:
+            # A Ctrl-C too: the transaction has rolled back; put back the
+            # sequences, which a rollback leaves as they are.
             if sequences is not None:
                 sequences.restore()
+            if isinstance(exc, KeyboardInterrupt):
+                mark_rolled_back(exc)
             raise
         return run.result
     except FixtureError as exc:
@@ -229,12 +242,72 @@ class _LoadRun:
                     table_names=[Model._meta.db_table for Model in tables]
                 )
         except DatabaseError as exc:
+            raise self.constraint_error(exc, tables, fixtures) from exc
+
+    def constraint_error(
+        self,
+        exc: DatabaseError,
+        tables: list[ModelClass],
+        fixtures: Iterable[FixtureFile],
+    ) -> FixtureError:
+        """The error for what the end-of-load check found, named as it is."""
+        violation = violation_of(exc)
+        if violation.is_foreign_key:
             dangling = find_dangling_reference(tables, self.using)
             if dangling is not None:
-                raise self.missing_related_error(dangling, fixtures) from exc
-            raise MissingRelatedObjectError(
+                return self.missing_related_error(dangling, fixtures)
+            return MissingRelatedObjectError(
                 f"A foreign key of the loaded data points nowhere: {exc}"
-            ) from exc
+            )
+        Model = next((M for M in tables if M._meta.db_table == violation.table), None)
+        if Model is not None and violation.code == UNIQUE_VIOLATION:
+            duplicates = find_duplicate_rows(
+                Model, violation.constraint or "", self.using
+            )
+            if duplicates is not None:
+                return self.duplicate_error(Model, violation, duplicates, fixtures)
+        return InvalidValueError(
+            f"The database rejected the loaded data when it checked its "
+            f"deferred constraints: {exc}",
+            model=Model._meta.label if Model is not None else None,
+        )
+
+    def duplicate_error(
+        self,
+        Model: ModelClass,
+        violation: Violation,
+        duplicates: DuplicateRows,
+        fixtures: Iterable[FixtureFile],
+    ) -> InvalidValueError:
+        """Name the rows that break a deferred unique constraint."""
+        label = Model._meta.label
+        found = locate_all(fixtures, label, duplicates.pks, self.apps, self.using)
+        rows = "; ".join(
+            f"pk={pk!r} (index {found[pk].index} of {found[pk].fixture})"
+            if pk in found
+            else f"pk={pk!r} (a row already in the database)"
+            for pk in duplicates.pks
+        )
+        # The object read last wrote the second of the equal values.
+        culprit = next(reversed(found.items()), None)
+        fields = ", ".join(duplicates.fields)
+        detail = violation.detail or "two rows hold the same values."
+        return InvalidValueError(
+            f"{label} rows break the deferred unique constraint "
+            f"{violation.constraint!r}, which the database checks when the load "
+            f"ends: {detail} Rows with these values: {rows}.",
+            fixture=culprit[1].fixture if culprit else None,
+            index=culprit[1].index if culprit else None,
+            pk=culprit[0] if culprit else None,
+            model=label,
+            field=fields,
+            value=(
+                duplicates.values[0]
+                if len(duplicates.values) == 1
+                else duplicates.values
+            ),
+            hint=f"Give each {label} object its own values for {fields}.",
+        )
 
     def missing_related_error(
         self, dangling: Any, fixtures: Iterable[FixtureFile]
@@ -299,12 +372,40 @@ def locate(
     fixtures: Iterable[FixtureFile], label: str, pk: Any, apps: Apps, using: str
 ) -> Location | None:
     """Find a (model, pk) object in the fixtures by reading them again."""
+    with closing(_occurrences(fixtures, label, {pk}, apps, using)) as found:
+        return next((location for _, location in found), None)
+
+
+def locate_all(
+    fixtures: Iterable[FixtureFile],
+    label: str,
+    pks: Iterable[Any],
+    apps: Apps,
+    using: str,
+) -> dict[Any, Location]:
+    """
+    The last object of each (model, pk) in the fixtures, the one whose
+    values the row holds, in the order they were read.
+    """
+    found: dict[Any, Location] = {}
+    for pk, location in _occurrences(fixtures, label, set(pks), apps, using):
+        found.pop(pk, None)
+        found[pk] = location
+    return found
+
+
+def _occurrences(
+    fixtures: Iterable[FixtureFile],
+    label: str,
+    pks: set[Any],
+    apps: Apps,
+    using: str,
+) -> Generator[tuple[Any, Location], None, None]:
     for fixture in fixtures:
         with closing(fixture.open()) as stream:
             for index, obj in read_objects(
                 fixture.format, stream, apps=apps, using=using, ignorenonexistent=True
             ):
                 instance = obj.object
-                if instance._meta.label == label and instance.pk == pk:
-                    return Location(str(fixture), index)
-    return None
+                if instance._meta.label == label and instance.pk in pks:
+                    yield instance.pk, Location(str(fixture), index)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps as live_apps
@@ -35,10 +36,17 @@ from django.db.migrations.loader import AmbiguityError, MigrationLoader
 from django.db.models.signals import m2m_changed, post_save, pre_save
 
 from histfixtures.exceptions import FixtureError
+from histfixtures.interruption import (
+    ROLLED_BACK,
+    mark_rolled_back,
+    rolled_back,
+    silence,
+)
 from histfixtures.loading import load
 from histfixtures.options import LoadOptions
 from histfixtures.progress import FileProgress, Progress
 from histfixtures.results import LoadResult
+from histfixtures.sequences import SequenceSnapshot
 
 Node = tuple[str, str]
 
@@ -89,6 +97,22 @@ class Command(loaddata.Command):
         )
 
     def handle(self, *fixture_labels: str, **options: Any) -> None:
+        try:
+            self.load_fixtures(fixture_labels, options)
+        except KeyboardInterrupt as interrupt:
+            if getattr(self, "_called_from_command_line", False) and rolled_back(
+                interrupt
+            ):
+                # One line instead of a traceback; the process still ends as
+                # an interrupted Python program does (see interruption.py).
+                self.stderr.write(f"Interrupted: {ROLLED_BACK}.")
+                self.stderr.flush()
+                silence(interrupt)
+            raise
+
+    def load_fixtures(
+        self, fixture_labels: tuple[str, ...], options: dict[str, Any]
+    ) -> None:
         batch_size = options.get("batch_size")
         if batch_size is not None and (
             isinstance(batch_size, bool)
@@ -102,7 +126,7 @@ class Command(loaddata.Command):
         state = options.get("state")
         if state is None:
             if not self.load_in_bulk(fixture_labels, options):
-                super().handle(*fixture_labels, **options)
+                self.load_with_loaddata(fixture_labels, options)
             return
         try:
             self.load_at_state(fixture_labels, state, options)
@@ -185,6 +209,28 @@ class Command(loaddata.Command):
             )
 
     # --- live models: loaddata's own code, with a progress line -------------
+
+    def load_with_loaddata(
+        self, fixture_labels: tuple[str, ...], options: dict[str, Any]
+    ) -> None:
+        """Run loaddata's code; after a Ctrl-C, set PostgreSQL's sequences back."""
+        sequences = SequenceSnapshot.take(connections[options["database"]])
+        try:
+            super().handle(*fixture_labels, **options)
+        except KeyboardInterrupt:
+            # Its transaction rolled back; the sequences it drew from did not.
+            if sequences is not None:
+                sequences.restore()
+            raise
+
+    def loaddata(self, fixture_labels: Sequence[str]) -> None:
+        # Django's handle() runs this in its transaction: a Ctrl-C leaving
+        # it is rolled back.
+        try:
+            super().loaddata(fixture_labels)
+        except KeyboardInterrupt as interrupt:
+            mark_rolled_back(interrupt)
+            raise
 
     def load_label(self, fixture_label: str) -> None:
         if not self._show_progress:
