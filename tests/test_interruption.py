@@ -404,6 +404,7 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.subprocesses
 def test_interrupted_and_killed_loads_leave_nothing_and_rerun_cleanly(
     tmp_path: Path, database: Database
 ) -> None:

@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import FIXTURES
 
 pytest_plugins = ["pytester"]
-pytestmark = pytest.mark.pytest_sessions
+pytestmark = pytest.mark.subprocesses
 
 REPO = Path(__file__).resolve().parent.parent
 TESTPROJECT = REPO / "testproject"
