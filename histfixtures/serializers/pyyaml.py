@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-from histfixtures.exceptions import FixtureError, MalformedFixtureError
+from histfixtures.exceptions import FixtureError, MalformedFixtureError, shorten
 
 
 def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
@@ -37,7 +37,7 @@ def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
         return
     if not isinstance(document, list):
         raise MalformedFixtureError(
-            "A YAML fixture must be a list of objects; "
-            f"got a {type(document).__name__}."
+            "Expected a list of objects at the top of the YAML fixture; "
+            f"got {shorten(document)}."
         )
     yield from document
