@@ -71,7 +71,7 @@ class Deserializer(PythonDeserializer):
         stream = self.stream
         if isinstance(stream, dict | str | bytes) or not isinstance(stream, Iterable):
             raise MalformedFixtureError(
-                f"Expected a list of objects; got {shorten(stream)}."
+                f"Expected a list of objects, got {shorten(stream)}."
             )
         for position, obj in enumerate(stream):
             self.position = position
@@ -243,7 +243,7 @@ def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:
     """Look up "app_label.ModelName" in ``apps``, or explain what exists."""
     if type(model_identifier) is not str or model_identifier.count(".") != 1:
         raise MalformedFixtureError(
-            'Expected "model" to name a model as "app_label.ModelName"; '
+            'Expected "model" to name a model as "app_label.ModelName", '
             f"got {shorten(model_identifier)}.",
             model=_label(model_identifier),
         )
@@ -278,19 +278,19 @@ def _unknown_model_hint(apps: Apps, identifier: str) -> str:
 def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
     if not isinstance(obj, dict):
         raise MalformedFixtureError(
-            'Expected an object: a mapping with "model", "pk" and "fields"; '
+            'Expected an object (a mapping with "model", "pk" and "fields"), '
             f"got {shorten(obj)}."
         )
     if "model" not in obj:
         raise MalformedFixtureError(
-            'Expected a "model" key naming the model as "app_label.ModelName"; '
+            'Expected a "model" key naming the model as "app_label.ModelName", '
             f"got an object without one: {shorten(obj)}.",
             pk=obj.get("pk"),
         )
     fields = obj.get("fields", {})
     if not isinstance(fields, dict):
         raise MalformedFixtureError(
-            'Expected "fields" to be a mapping of field names to values; '
+            'Expected "fields" to be a mapping of field names to values, '
             f"got {shorten(fields)}.",
             model=_label(obj["model"]),
             pk=obj.get("pk"),

@@ -37,7 +37,7 @@ def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
         return
     if not isinstance(document, list):
         raise MalformedFixtureError(
-            "Expected a list of objects at the top of the YAML fixture; "
+            "Expected a list of objects at the top of the YAML fixture, "
             f"got {shorten(document)}."
         )
     yield from document

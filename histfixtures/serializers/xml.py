@@ -157,7 +157,7 @@ class Deserializer(xml_serializer.Deserializer):
             name = field_node.getAttribute("name")
             if not name:
                 raise MalformedFixtureError(
-                    'Expected a "name" attribute on each <field> of an <object>; '
+                    'Expected a "name" attribute on each <field> of an <object>, '
                     "got a <field> without one."
                 )
             if name not in names:
@@ -210,7 +210,7 @@ class Deserializer(xml_serializer.Deserializer):
         if not identifier:
             raise MalformedFixtureError(
                 f'Expected a "{attr}" attribute naming a model as '
-                f'"app_label.ModelName" on <{node.nodeName}>; got none.'
+                f'"app_label.ModelName" on <{node.nodeName}>, got none.'
             )
         return get_model(self.apps, identifier)
 
