@@ -524,6 +524,16 @@ UNSTORABLE_DATETIMES = [
 UNSTORABLE = UNSTORABLE_INTEGERS + UNSTORABLE_DATETIMES
 
 
+def _skip_where_stored(field: str) -> None:
+    """
+    PostgreSQL's timestamptz holds an aware datetime beyond the years 1 to
+    9999 in UTC, and psycopg passes it on unconverted: it loads there, as
+    with loaddata. Other backends convert it to UTC in Python first.
+    """
+    if field == "listed_at" and connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL stores this datetime, as loaddata does.")
+
+
 def _write(tmp_path: Path, objects: list[Any]) -> Path:
     path = tmp_path / "unstorable.json"
     path.write_text(json.dumps([*VALID_WRITERS, *objects]))
@@ -556,6 +566,7 @@ def test_unstorable_value_in_a_migration(
     pk: Any,
     batch_size: int | None,
 ) -> None:
+    _skip_where_stored(field)
     path = _write(tmp_path, objects)
     options = {} if batch_size is None else {"batch_size": batch_size}
 
@@ -568,6 +579,7 @@ def test_unstorable_value_in_a_migration(
 def test_unstorable_value_in_run_python(
     tmp_path: Path, objects: list[Any], model: str, field: str, index: int, pk: Any
 ) -> None:
+    _skip_where_stored(field)
     path = _write(tmp_path, objects)
 
     error = expect_error(InvalidValueError, run_python_load(path))
@@ -599,6 +611,7 @@ def test_unstorable_value_in_loadfixture_state(
 def test_unstorable_datetime_in_loadfixture_state(
     tmp_path: Path, listed_at: str
 ) -> None:
+    _skip_where_stored("listed_at")
     # At shop 0008 the library is at 0002: the listing alone, written (and
     # refused) before its foreign key is checked.
     (listing,) = _listing(listed_at)[1:]
@@ -619,6 +632,7 @@ def test_unstorable_datetime_in_loadfixture_state(
 def test_unstorable_value_in_migration_state_load(
     tmp_path: Path, objects: list[Any], model: str, field: str, index: int, pk: Any
 ) -> None:
+    _skip_where_stored(field)
     path = _write(tmp_path, objects)
     before = snapshot()
 
@@ -640,6 +654,7 @@ def test_unstorable_value_in_upgradefixture(
     pk: Any,
     django_db_blocker: Any,
 ) -> None:
+    _skip_where_stored(field)
     path = _write(tmp_path, objects)
     content = path.read_bytes()
     output = tmp_path / "upgraded.json"

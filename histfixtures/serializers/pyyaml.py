@@ -33,6 +33,12 @@ def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
         document = yaml.load(stream_or_string, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise MalformedFixtureError(f"Malformed YAML: {exc}") from exc
+    except ValueError as exc:
+        # A scalar PyYAML cannot construct: a date such as 2024-13-45, an
+        # integer with more digits than int() reads.
+        raise MalformedFixtureError(
+            f"Malformed YAML: a value cannot be read: {exc}."
+        ) from exc
     if document is None:
         return
     if not isinstance(document, list):
