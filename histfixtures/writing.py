@@ -487,6 +487,8 @@ def _unstorable_value(
 ) -> tuple[models.Field[Any, Any], Any, BaseException] | None:
     """The first field whose value cannot be prepared for, or held by, its column."""
     for field in pending.Model._meta.concrete_fields:
+        if getattr(field, "generated", False):
+            continue  # Never written; no value before the row is saved.
         value = pending.values.get(field.attname)
         if isinstance(value, DatabaseDefault):
             continue

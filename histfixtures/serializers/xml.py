@@ -138,9 +138,13 @@ class Deserializer(xml_serializer.Deserializer):
                 (field, column_converter(field, connection))
                 for field in Model._meta.concrete_fields
                 if integer_bounds(field, connection) is not None
+                # A generated field has no value before the row is saved.
+                and not getattr(field, "generated", False)
             ]
         for field, convert in self._integer_fields[Model]:
             value = getattr(instance, field.attname)
+            if type(value) is not int:
+                continue  # None, or a DatabaseDefault of a field left out.
             try:
                 convert(value)
             except OutOfRange as exc:
