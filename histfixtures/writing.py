@@ -59,8 +59,10 @@ DEFAULT_BATCH_SIZE = 1000
 # What writing a row may raise for a value the database cannot take: its
 # errors, and the driver's or Django's adaptation of the value (sqlite3's
 # OverflowError beyond 64 bits, a datetime that overflows when converted to
-# UTC, decimal.InvalidOperation).
-_WRITE_ERRORS = (DatabaseError, ValueError, ArithmeticError)
+# UTC, decimal.InvalidOperation, the TypeError of json.dumps() for a YAML
+# date or set inside a JSONField value).
+_WRITE_ERRORS = (DatabaseError, ValueError, ArithmeticError, TypeError)
+_INT64 = (-(2**63), 2**63 - 1)
 
 ModelClass = type[models.Model]
 
@@ -497,9 +499,13 @@ def _unstorable_value(
             low_high = integer_range(field, connection) or bounds
             return field, value, OutOfRange(*low_high, connection.vendor)
         try:
-            field.get_db_prep_save(value, connection=connection)
+            prepared = field.get_db_prep_save(value, connection=connection)
         except Exception as cause:
             return field, value, cause
+        # A value stored as an integer (a duration's microseconds on most
+        # backends) that no driver binds.
+        if type(prepared) is int and not _INT64[0] <= prepared <= _INT64[1]:
+            return field, value, OverflowError()
     return None
 
 

@@ -370,7 +370,7 @@ def test_xml_shape_is_named_in_the_users_words(
     if field is not None:
         assert error.model == "library.Book"
         assert error.field == field
-        assert error.pk == re.search(r'pk="([^"]*)"', obj).group(1)  # type: ignore[union-attr]
+        assert error.pk == re.search(r'pk="([^"]*)"', obj).group(1)
 
 
 # -- Every field class: what it expects -----------------------------------------
