@@ -185,13 +185,12 @@ class Deserializer(xml_serializer.Deserializer):
         self, node: Element, field: models.Field[Any, Any]
     ) -> Any:
         Target = field.related_model
+        convert = column_converter(Target._meta.pk, connections[self.db])  # type: ignore[union-attr]
         values = []
         for object_node in node.getElementsByTagName("object"):
             keys = object_node.getElementsByTagName("natural")
             if not keys:
-                pk = object_node.getAttribute("pk")
-                convert = column_converter(Target._meta.pk, connections[self.db])  # type: ignore[union-attr]
-                values.append(convert(pk))
+                values.append(convert(object_node.getAttribute("pk")))
                 continue
             natural = [xml_serializer.getInnerText(k).strip() for k in keys]
             resolved = self._resolve(field, natural)
