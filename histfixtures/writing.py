@@ -33,6 +33,7 @@ no such constraint, so they always take the careful way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import groupby
 from typing import Any
@@ -500,6 +501,9 @@ def _unstorable_value(
             return field, value, OutOfRange(*low_high, connection.vendor)
         try:
             prepared = field.get_db_prep_save(value, connection=connection)
+            if isinstance(field, models.JSONField) and value is not None:
+                # psycopg encodes JSON only when the query runs.
+                json.dumps(value, cls=field.encoder)
         except Exception as cause:
             return field, value, cause
         # A value stored as an integer (a duration's microseconds on most
