@@ -24,6 +24,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.operations import BaseDatabaseOperations
+
+from histfixtures.expected import OutOfRange
 
 Convert = Callable[[Any], Any]
 
@@ -59,6 +62,63 @@ def python_converter(field: models.Field[Any, Any]) -> Convert:
         # A foreign key's to_python() is its target field's.
         return python_converter(field.target_field)  # type: ignore[attr-defined]
     return field.to_python
+
+
+def column_converter(
+    field: models.Field[Any, Any], connection: BaseDatabaseWrapper
+) -> Convert:
+    """
+    ``python_converter(field)``, refusing an integer its column cannot hold.
+
+    Django leaves that to the database, which says so without naming the
+    field (PostgreSQL) or not in a database error at all (SQLite's driver
+    raises OverflowError beyond 64 bits). The lower bound 0 of a positive
+    field is left to the column's CHECK constraint, as for loaddata.
+    """
+    convert = python_converter(field)
+    column_range = integer_range(field, connection)
+    if column_range is None:
+        return convert
+    low, high = _signed(column_range)
+
+    def checked(value: Any) -> Any:
+        if type(value) is not int:
+            value = convert(value)
+            if type(value) is not int:
+                return value
+        if low <= value <= high:
+            return value
+        raise OutOfRange(*column_range, connection.vendor)
+
+    return checked
+
+
+def integer_range(
+    field: models.Field[Any, Any], connection: BaseDatabaseWrapper
+) -> tuple[int, int] | None:
+    """The integers the column of ``field`` holds (a key's: its target's)."""
+    while field.is_relation and not field.many_to_many:
+        field = field.target_field  # type: ignore[attr-defined]
+    internal_type = field.get_internal_type()
+    if internal_type not in BaseDatabaseOperations.integer_field_ranges:
+        return None  # Not an integer column.
+    low, high = connection.ops.integer_field_range(internal_type)
+    if low is None or high is None:
+        return None
+    return low, high
+
+
+def integer_bounds(
+    field: models.Field[Any, Any], connection: BaseDatabaseWrapper
+) -> tuple[int, int] | None:
+    """``integer_range()``, with a positive field's negative half allowed."""
+    column_range = integer_range(field, connection)
+    return None if column_range is None else _signed(column_range)
+
+
+def _signed(column_range: tuple[int, int]) -> tuple[int, int]:
+    low, high = column_range
+    return (-high - 1 if low == 0 else low), high
 
 
 def db_preparer(

@@ -9,6 +9,7 @@ one place, FixtureError.__str__, so every subclass reads the same way.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 _UNSET: Any = object()
@@ -65,7 +66,7 @@ class FixtureError(Exception):
         if self.field is not None:
             details.append(f"field: {self.field}")
         if self._has_value:
-            details.append(f"value: {self.value!r}")
+            details.append(f"value: {shorten(self.value, 200)}")
         if self.state is not None:
             details.append(f"migration state: {self.state}")
         if self.hint is not None:
@@ -75,6 +76,17 @@ class FixtureError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep the context across pickling (multiprocessing, parallel tests).
         return (_rebuild, (type(self), self.message, self.__dict__.copy()))
+
+
+def shorten(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (an int of any size too)."""
+    if isinstance(value, datetime.date | datetime.time):
+        value = value.isoformat()  # As a fixture writes it.
+    try:
+        text = repr(value)
+    except ValueError:  # An int beyond Python's limit of digits for str().
+        return f"an integer of about {value.bit_length() * 30103 // 100000} digits"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _rebuild(cls: type[FixtureError], message: str, state: dict[str, Any]) -> Any:

@@ -212,7 +212,9 @@ class _Validator:
         value: Any,
     ) -> None:
         if model_field.many_to_many:
-            keys = [item for item in value or () if is_natural_key(item)]
+            # A value that is not a list is the load's to report, with its index.
+            items = value if is_natural_key(value) else ()
+            keys = [item for item in items if is_natural_key(item)]
         else:
             keys = [value] if is_natural_key(value) else []
         if not keys:

@@ -33,6 +33,7 @@ no such constraint, so they always take the careful way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import groupby
 from typing import Any
@@ -41,11 +42,13 @@ from django.core.serializers.base import DeserializedObject
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models.expressions import DatabaseDefault
 
+from histfixtures.conversions import integer_bounds, integer_range
 from histfixtures.exceptions import (
     FixtureError,
     InvalidValueError,
     ObjectExistsError,
 )
+from histfixtures.expected import OutOfRange, describe
 from histfixtures.links import LinkTable, through_model
 from histfixtures.locations import Location
 from histfixtures.rows import FixtureObject
@@ -53,6 +56,14 @@ from histfixtures.tables import Table
 from histfixtures.types import OnConflict
 
 DEFAULT_BATCH_SIZE = 1000
+
+# What writing a row may raise for a value the database cannot take: its
+# errors, and the driver's or Django's adaptation of the value (sqlite3's
+# OverflowError beyond 64 bits, a datetime that overflows when converted to
+# UTC, decimal.InvalidOperation, the TypeError of json.dumps() for a YAML
+# date or set inside a JSONField value).
+_WRITE_ERRORS = (DatabaseError, ValueError, ArithmeticError, TypeError)
+_INT64 = (-(2**63), 2**63 - 1)
 
 ModelClass = type[models.Model]
 
@@ -226,7 +237,7 @@ class RowWriter:
                 with transaction.atomic(using=self.using):
                     self._insert(plan, batch)
                 inserted = batch
-            except (DatabaseError, ValueError):
+            except _WRITE_ERRORS:
                 pass  # A collision or a bad object: the careful way tells.
         if inserted is batch:
             self._write_links(plan, batch, fresh=None)
@@ -316,7 +327,7 @@ class RowWriter:
         try:
             with transaction.atomic(using=self.using):
                 write(run)
-        except (DatabaseError, ValueError) as exc:
+        except _WRITE_ERRORS as exc:
             self._blame(run, lambda p: write([p]))
             raise exc
 
@@ -389,14 +400,8 @@ class RowWriter:
                 write()
         except FixtureError:
             raise
-        except (DatabaseError, ValueError) as exc:
-            raise InvalidValueError(
-                f"The database rejected this object: {exc}".strip(),
-                fixture=pending.location.fixture,
-                index=pending.location.index,
-                pk=pending.fixture_pk,
-                model=pending.Model._meta.label,
-            ) from exc
+        except _WRITE_ERRORS as exc:
+            raise _rejected(pending, exc, self.connection) from exc
 
     def _write_links(
         self, plan: _TablePlan, objects: list[Pending], *, fresh: set[int] | None
@@ -449,10 +454,63 @@ class RowWriter:
                         for p in owners
                     ]
                 )
-        except (DatabaseError, ValueError) as exc:
+        except _WRITE_ERRORS as exc:
             raise _links_error(
                 first, field, f"The database rejected the many-to-many links: {exc}"
             ) from exc
+
+
+def _rejected(
+    pending: Pending, exc: BaseException, connection: Any
+) -> InvalidValueError:
+    """
+    The error for an object the database refused: naming the field whose
+    value it cannot store, if one is found, else quoting the database.
+    """
+    label = pending.Model._meta.label
+    context = {
+        "fixture": pending.location.fixture,
+        "index": pending.location.index,
+        "pk": pending.fixture_pk,
+        "model": label,
+    }
+    culprit = _unstorable_value(pending, connection)
+    if culprit is None:
+        return InvalidValueError(
+            f"The database rejected this object: {exc}".strip(), **context
+        )
+    field, value, cause = culprit
+    return InvalidValueError(
+        describe(label, field, value, cause), field=field.name, value=value, **context
+    )
+
+
+def _unstorable_value(
+    pending: Pending, connection: Any
+) -> tuple[models.Field[Any, Any], Any, BaseException] | None:
+    """The first field whose value cannot be prepared for, or held by, its column."""
+    for field in pending.Model._meta.concrete_fields:
+        if getattr(field, "generated", False):
+            continue  # Never written; no value before the row is saved.
+        value = pending.values.get(field.attname)
+        if isinstance(value, DatabaseDefault):
+            continue
+        bounds = integer_bounds(field, connection)
+        if type(value) is int and bounds and not bounds[0] <= value <= bounds[1]:
+            low_high = integer_range(field, connection) or bounds
+            return field, value, OutOfRange(*low_high, connection.vendor)
+        try:
+            prepared = field.get_db_prep_save(value, connection=connection)
+            if isinstance(field, models.JSONField) and value is not None:
+                # psycopg encodes JSON only when the query runs.
+                json.dumps(value, cls=field.encoder)
+        except Exception as cause:
+            return field, value, cause
+        # A value stored as an integer (a duration's microseconds on most
+        # backends) that no driver binds.
+        if type(prepared) is int and not _INT64[0] <= prepared <= _INT64[1]:
+            return field, value, OverflowError()
+    return None
 
 
 def _links_error(

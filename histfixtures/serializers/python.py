@@ -18,16 +18,18 @@ from typing import Any, TypeAlias
 from django.apps.registry import Apps
 from django.core.serializers import base
 from django.core.serializers.python import Deserializer as PythonDeserializer
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
-from histfixtures.conversions import Convert, python_converter
+from histfixtures.conversions import Convert, column_converter
 from histfixtures.exceptions import (
     FixtureError,
     InvalidValueError,
     MalformedFixtureError,
     UnknownFieldError,
     UnknownModelError,
+    shorten,
 )
+from histfixtures.expected import describe
 from histfixtures.history import model_history
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
 from histfixtures.rows import FixtureObject, row_fields
@@ -57,6 +59,7 @@ class Deserializer(PythonDeserializer):
             handle_forward_references=handle_forward_references,
         )
         self.apps = apps
+        self.using = using
         self.handle_forward_references = handle_forward_references
         self.natural_keys = natural_keys
         # Index of the object being handled, for error messages.
@@ -65,7 +68,12 @@ class Deserializer(PythonDeserializer):
         self._plans: dict[type[models.Model], _ModelPlan] = {}
 
     def __iter__(self) -> Iterator[base.DeserializedObject]:  # type: ignore[override]
-        for position, obj in enumerate(self.stream):
+        stream = self.stream
+        if isinstance(stream, dict | str | bytes) or not isinstance(stream, Iterable):
+            raise MalformedFixtureError(
+                f"Expected a list of objects, got {shorten(stream)}."
+            )
+        for position, obj in enumerate(stream):
             self.position = position
             try:
                 yield from self._handle_object(obj)
@@ -144,7 +152,7 @@ class Deserializer(PythonDeserializer):
     ) -> Any:
         if not is_natural_key(field_value):
             raise InvalidValueError(
-                "A many-to-many value must be a list.",
+                describe(field.model._meta.label, field, field_value, None),
                 field=field.name,
                 value=field_value,
             )
@@ -152,7 +160,10 @@ class Deserializer(PythonDeserializer):
         values = []
         for item in field_value:
             if not is_natural_key(item):
-                values.append(_to_python(target.pk, item, target.pk_convert))
+                try:
+                    values.append(target.pk_convert(item))
+                except Exception as exc:
+                    raise _invalid_value(field, field_value, exc) from exc
                 continue
             with _naming(field):
                 resolved = self.natural_keys.resolve_reference(
@@ -175,18 +186,16 @@ class Deserializer(PythonDeserializer):
             if type(field_value) is int:
                 # What Django's deserialize_fk_value() ends in, directly.
                 return convert(field_value)
-            return super()._handle_fk_field_node(field, field_value)  # type: ignore[misc]
+            value = super()._handle_fk_field_node(field, field_value)  # type: ignore[misc]
+            # convert() of an int only checks that its column holds it.
+            return convert(value) if type(value) is int else value
         except Exception as exc:
-            raise InvalidValueError(
-                f"Invalid foreign key value: {_describe(exc)}",
-                field=field.name,
-                value=field_value,
-            ) from exc
+            raise _invalid_value(field, field_value, exc) from exc
 
     def _get_model_from_node(self, model_identifier: Any) -> type[models.Model]:
         # Looked up once per label: a fixture names a few models many times.
         if type(model_identifier) is not str:
-            return get_model(self.apps, model_identifier)
+            return get_model(self.apps, model_identifier)  # Explains the error.
         try:
             return self._models[model_identifier]
         except KeyError:
@@ -199,7 +208,7 @@ class Deserializer(PythonDeserializer):
         try:
             return self._plans[Model]
         except KeyError:
-            plan = self._plans[Model] = _ModelPlan(Model)
+            plan = self._plans[Model] = _ModelPlan(Model, connections[self.using])
             return plan
 
 
@@ -208,14 +217,14 @@ class _ModelPlan:
 
     __slots__ = ("fields", "pk", "pk_convert", "row_fields")
 
-    def __init__(self, Model: type[models.Model]) -> None:
+    def __init__(self, Model: type[models.Model], connection: Any) -> None:
         meta = Model._meta
         self.fields: FieldMap = {
-            f.name: (f, python_converter(f))
+            f.name: (f, column_converter(f, connection))
             for f in [*meta.concrete_fields, *meta.many_to_many]
         }
         self.pk = meta.pk
-        self.pk_convert = python_converter(meta.pk)
+        self.pk_convert = column_converter(meta.pk, connection)
         # Not None for a plain model, whose objects are kept as values.
         self.row_fields = row_fields(Model)
 
@@ -232,6 +241,12 @@ def _naming(field: models.Field[Any, Any]) -> Iterator[None]:
 
 def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:
     """Look up "app_label.ModelName" in ``apps``, or explain what exists."""
+    if type(model_identifier) is not str or model_identifier.count(".") != 1:
+        raise MalformedFixtureError(
+            'Expected "model" to name a model as "app_label.ModelName", '
+            f"got {shorten(model_identifier)}.",
+            model=_label(model_identifier),
+        )
     try:
         Model: type[models.Model] = apps.get_model(model_identifier)
         return Model
@@ -261,19 +276,31 @@ def _unknown_model_hint(apps: Apps, identifier: str) -> str:
 
 
 def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
-    if not isinstance(obj, dict) or "model" not in obj:
+    if not isinstance(obj, dict):
         raise MalformedFixtureError(
-            "A fixture object must be a mapping with a 'model' key; "
-            f"got {_shorten(obj)}."
+            'Expected an object (a mapping with "model", "pk" and "fields"), '
+            f"got {shorten(obj)}."
+        )
+    if "model" not in obj:
+        raise MalformedFixtureError(
+            'Expected a "model" key naming the model as "app_label.ModelName", '
+            f"got an object without one: {shorten(obj)}.",
+            pk=obj.get("pk"),
         )
     fields = obj.get("fields", {})
     if not isinstance(fields, dict):
         raise MalformedFixtureError(
-            f"'fields' must be a mapping; got {_shorten(fields)}.",
-            model=str(obj["model"]),
+            'Expected "fields" to be a mapping of field names to values, '
+            f"got {shorten(fields)}.",
+            model=_label(obj["model"]),
             pk=obj.get("pk"),
         )
     return obj["model"], fields
+
+
+def _label(model: Any) -> str:
+    """An object's "model" value as a label for messages."""
+    return model if isinstance(model, str) else shorten(model)
 
 
 def _to_python(field: models.Field[Any, Any], value: Any, convert: Convert) -> Any:
@@ -288,7 +315,7 @@ def _invalid_value(
     field: models.Field[Any, Any], value: Any, exc: Exception
 ) -> InvalidValueError:
     return InvalidValueError(
-        f"Invalid value for {field.model._meta.label}.{field.name}: {_describe(exc)}",
+        describe(field.model._meta.label, field, value, exc),
         field=field.name,
         value=value,
     )
@@ -300,24 +327,13 @@ def _unknown_field(
     names = sorted(
         f.name for f in [*Model._meta.concrete_fields, *Model._meta.many_to_many]
     )
-    close = difflib.get_close_matches(name, names, n=1)
+    close = difflib.get_close_matches(str(name), names, n=1)
     return UnknownFieldError(
-        f"{Model._meta.label} has no field named {name!r} at this migration state.",
-        field=name,
+        f"{Model._meta.label} has no field named {shorten(name)} at this "
+        "migration state.",
+        field=str(name),
         value=value,
         hint=(f"Did you mean {close[0]!r}? " if close else "")
         + f"Its fields here are: {', '.join(names)}. "
         "ignorenonexistent=True skips unknown fields.",
     )
-
-
-def _describe(exc: BaseException) -> str:
-    messages = getattr(exc, "messages", None)
-    if messages:
-        return "; ".join(str(m) for m in messages)
-    return str(exc) or type(exc).__name__
-
-
-def _shorten(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-from histfixtures.exceptions import FixtureError, MalformedFixtureError
+from histfixtures.exceptions import FixtureError, MalformedFixtureError, shorten
 
 
 def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
@@ -33,11 +33,17 @@ def parse(stream_or_string: IO[Any] | str | bytes) -> Iterator[Any]:
         document = yaml.load(stream_or_string, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise MalformedFixtureError(f"Malformed YAML: {exc}") from exc
+    except ValueError as exc:
+        # A scalar PyYAML cannot construct: a date such as 2024-13-45, an
+        # integer with more digits than int() reads.
+        raise MalformedFixtureError(
+            f"Malformed YAML: a value cannot be read: {exc}."
+        ) from exc
     if document is None:
         return
     if not isinstance(document, list):
         raise MalformedFixtureError(
-            "A YAML fixture must be a list of objects; "
-            f"got a {type(document).__name__}."
+            "Expected a list of objects at the top of the YAML fixture, "
+            f"got {shorten(document)}."
         )
     yield from document
