@@ -76,13 +76,16 @@ class Deserializer(PythonDeserializer):
                 raise
 
     def _handle_object(self, obj: Any) -> Iterator[base.DeserializedObject]:
-        label, fields = _split_object(obj)
+        # In loaddata's order: an object of an unknown model is skipped with
+        # ignorenonexistent before its "fields" are looked at.
+        label = _model_label(obj)
         try:
             Model = self._get_model_from_node(label)
         except UnknownModelError:
             if self.ignorenonexistent:  # type: ignore[attr-defined]
                 return
             raise
+        fields = _fields(obj)
         try:
             yield self._build(Model, obj, fields)
         except FixtureError as exc:
@@ -260,20 +263,35 @@ def _unknown_model_hint(apps: Apps, identifier: str) -> str:
     return "No model with a similar name exists at this migration state."
 
 
-def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
+def _model_label(obj: Any) -> Any:
     if not isinstance(obj, dict) or "model" not in obj:
         raise MalformedFixtureError(
             "A fixture object must be a mapping with a 'model' key; "
             f"got {_shorten(obj)}."
         )
-    fields = obj.get("fields", {})
+    return obj["model"]
+
+
+def _fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """
+    The object's "fields" mapping. It is required, as loaddata requires it
+    (even when empty): an object without it is more likely a hand-edited
+    mistake (a misspelt key, fields put at the top level) than an object
+    whose fields all take their defaults.
+    """
+    if "fields" not in obj:
+        raise MalformedFixtureError(
+            "A fixture object must have a 'fields' mapping (which may be empty); "
+            f"got the keys {', '.join(map(repr, obj))}.",
+            hint='Put the field values under "fields": '
+            '{"model": ..., "pk": ..., "fields": {...}}.',
+        )
+    fields = obj["fields"]
     if not isinstance(fields, dict):
         raise MalformedFixtureError(
-            f"'fields' must be a mapping; got {_shorten(fields)}.",
-            model=str(obj["model"]),
-            pk=obj.get("pk"),
+            f"'fields' must be a mapping; got {_shorten(fields)}."
         )
-    return obj["model"], fields
+    return fields
 
 
 def _to_python(field: models.Field[Any, Any], value: Any, convert: Convert) -> Any:
