@@ -107,7 +107,10 @@ class Deserializer(PythonDeserializer):
             try:
                 field, convert = field_map[name]
             except KeyError:
-                if self.ignorenonexistent:  # type: ignore[attr-defined]
+                # As loaddata, ignorenonexistent skips the names the model
+                # does not know, not those of its other fields (a reverse
+                # relation), which no fixture can set.
+                if self.ignorenonexistent and name not in plan.names:  # type: ignore[attr-defined]
                     continue
                 raise _unknown_field(Model, name, value) from None
             if field.many_to_many:
@@ -209,7 +212,7 @@ class Deserializer(PythonDeserializer):
 class _ModelPlan:
     """What reading the objects of one model needs, worked out once."""
 
-    __slots__ = ("fields", "pk", "pk_convert", "row_fields")
+    __slots__ = ("fields", "names", "pk", "pk_convert", "row_fields")
 
     def __init__(self, Model: type[models.Model]) -> None:
         meta = Model._meta
@@ -217,6 +220,8 @@ class _ModelPlan:
             f.name: (f, python_converter(f))
             for f in [*meta.concrete_fields, *meta.many_to_many]
         }
+        # Every name of the model's fields, reverse relations included.
+        self.names = frozenset(f.name for f in meta.get_fields())
         self.pk = meta.pk
         self.pk_convert = python_converter(meta.pk)
         # Not None for a plain model, whose objects are kept as values.
@@ -235,10 +240,17 @@ def _naming(field: models.Field[Any, Any]) -> Iterator[None]:
 
 def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:
     """Look up "app_label.ModelName" in ``apps``, or explain what exists."""
+    if not isinstance(model_identifier, str) or model_identifier.count(".") != 1:
+        # Not a label at all: loaddata refuses it even with ignorenonexistent,
+        # which skips only the models that do not exist.
+        raise MalformedFixtureError(
+            "A model must be named by its label, 'app_label.ModelName'; "
+            f"got {_shorten(model_identifier)}."
+        )
     try:
         Model: type[models.Model] = apps.get_model(model_identifier)
         return Model
-    except (LookupError, TypeError, ValueError) as exc:
+    except LookupError as exc:
         hint = _unknown_model_hint(apps, str(model_identifier))
         raise UnknownModelError(
             f"Model {model_identifier!r} does not exist at this migration state.",

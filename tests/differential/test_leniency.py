@@ -272,6 +272,49 @@ VARIANTS = [
         json_text(tag(fields=_OMIT)),
         ignorenonexistent=True,
     ),
+    refused(
+        "json-model-without-app-ignorenonexistent",
+        "json",
+        json_text(tag(model="tag")),
+        ignorenonexistent=True,
+    ),
+    refused(
+        "json-model-three-parts-ignorenonexistent",
+        "json",
+        json_text(tag(model="shapes.tag.x")),
+        ignorenonexistent=True,
+    ),
+    refused(
+        "json-model-number-ignorenonexistent",
+        "json",
+        json_text(tag(model=5)),
+        ignorenonexistent=True,
+    ),
+    refused(
+        "json-model-list-ignorenonexistent",
+        "json",
+        json_text(tag(model=["shapes", "tag"])),
+        ignorenonexistent=True,
+    ),
+    refused(
+        "json-reverse-relation-as-field",
+        "json",
+        json_text(tag(fields={"name": "red", "articles": [1]})),
+    ),
+    refused(
+        "json-reverse-relation-as-field-ignorenonexistent",
+        "json",
+        json_text(tag(fields={"name": "red", "articles": [1]})),
+        ignorenonexistent=True,
+    ),
+    loads(
+        "json-nan-in-a-float",
+        "json",
+        json.dumps(
+            [{"model": "shapes.scalar", "pk": 1, "fields": {"real": float("nan")}}]
+        ).encode(),
+    ),
+    refused("jsonl-null-line", "jsonl", b"null\n" + jsonl_text(RED)),
     # -- Objects that are not objects ---------------------------------------------
     refused("json-object-is-a-list", "json", json_text([RED])),
     refused("json-object-is-a-string", "json", json_text("shapes.tag")),
@@ -350,6 +393,40 @@ VARIANTS = [
     refused("xml-field-without-name", "xml", XML_OK.replace(b'name="weight" ', b"")),
     refused("xml-garbage-after-root", "xml", XML_OK + b"hello"),
     refused("xml-second-root", "xml", XML_OK + b"<django-objects/>"),
+    refused("xml-pk-empty", "xml", XML_OK.replace(b'pk="1"', b'pk=""')),
+    refused(
+        "xml-unknown-model-ignorenonexistent",
+        "xml",
+        XML_OK.replace(b'"shapes.tag" pk="1"', b'"nosuchapp.thing" pk="1"'),
+        ignorenonexistent=True,
+    ),
+    loads(
+        "xml-unknown-field-ignorenonexistent",
+        "xml",
+        XML_OK.replace(b'name="weight"', b'name="colour"'),
+        ignorenonexistent=True,
+    ),
+    loads(
+        "xml-unknown-type-attribute",
+        "xml",
+        XML_OK.replace(b'type="CharField"', b'type="NoSuchField"', 1),
+    ),
+    loads(
+        "xml-objects-inside-another-element",
+        "xml",
+        XML_OK.replace(
+            b'<django-objects version="1.0">',
+            b'<django-objects version="1.0"><wrapper>',
+        ).replace(b"</django-objects>", b"</wrapper></django-objects>"),
+    ),
+    refused(
+        "xml-doctype",
+        "xml",
+        XML_OK.replace(
+            XML_DECLARATION,
+            XML_DECLARATION + b'<!DOCTYPE django-objects [<!ENTITY red "red">]>\n',
+        ),
+    ),
     loads("xml-crlf", "xml", XML_OK.replace(b"\n", b"\r\n")),
     loads(
         "xml-comments",
