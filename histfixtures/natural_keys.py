@@ -54,8 +54,9 @@ BUILTIN_KEYS: dict[str, tuple[str, ...]] = {
     "sites.site": ("domain",),
 }
 
-# The models whose missing rows are created on demand, as post_migrate would.
-_ON_DEMAND = ("contenttypes.contenttype", "auth.permission")
+# The models whose missing rows are created on demand, as post_migrate would,
+# and the length of their built-in natural keys.
+_ON_DEMAND = {"contenttypes.contenttype": 2, "auth.permission": 3}
 
 _DECLARE_HINT = (
     'Declare its key with the natural_keys option ({"%(label)s": ["field", ...]}) '
@@ -381,14 +382,13 @@ class NaturalKeyResolver:
         them and create no duplicate; no other row is made (see
         not_created_on_demand()).
         """
-        label = Model._meta.label_lower
-        if label not in _ON_DEMAND or self.not_created_on_demand(Model, values):
+        key = self._on_demand_key(Model, values)
+        if key is None or self.not_created_on_demand(Model, values):
             return None
-        if label == "contenttypes.contenttype":
-            app_label, model = values
+        codename, app_label, model = key
+        if codename is None:
             obj = Model(app_label=app_label, model=model)
         else:
-            codename, app_label, model = values
             ContentType = Model._meta.get_field("content_type").related_model
             assert isinstance(ContentType, type)
             options = self._state_options(app_label, model)
@@ -417,13 +417,10 @@ class NaturalKeyResolver:
         permissions. Anything else is a typo or a row of another database,
         and creating it would hide the mistake where loaddata refuses it.
         """
-        label = Model._meta.label_lower
-        if label not in _ON_DEMAND or self.live or not self.loading:
+        key = self._on_demand_key(Model, values)
+        if key is None or self.live or not self.loading:
             return None
-        if label == "auth.permission":
-            codename, app_label, model = values
-        else:
-            codename, (app_label, model) = None, values
+        codename, app_label, model = key
         options = self._state_options(app_label, model)
         if isinstance(options, str):
             return f"{options}, so no content type or permission is created for it."
@@ -434,6 +431,22 @@ class NaturalKeyResolver:
                 f"{', '.join(_permission_codenames(options))}."
             )
         return None
+
+    def _on_demand_key(
+        self, Model: ModelClass, values: tuple[Any, ...]
+    ) -> tuple[Any, Any, Any] | None:
+        """
+        ``(codename or None, app_label, model)`` of a ContentType or
+        Permission key, if the model is one of those and its key the
+        built-in one (a key declared otherwise creates nothing).
+        """
+        label = Model._meta.label_lower
+        length = _ON_DEMAND.get(label)
+        if length is None or len(values) != length:
+            return None
+        if self._key(Model) != _Key(BUILTIN_KEYS[label]):
+            return None
+        return (None, *values) if length == 2 else values
 
     def _state_options(self, app_label: Any, model: Any) -> Options[Any] | str:
         """
