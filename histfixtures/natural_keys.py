@@ -39,6 +39,7 @@ from django.core.exceptions import (
 )
 from django.core.serializers import base
 from django.db import models
+from django.db.models.options import Options
 
 from histfixtures.conf import natural_keys_setting
 from histfixtures.exceptions import NaturalKeyError
@@ -52,6 +53,10 @@ BUILTIN_KEYS: dict[str, tuple[str, ...]] = {
     "auth.group": ("name",),
     "sites.site": ("domain",),
 }
+
+# The models whose missing rows are created on demand, as post_migrate would,
+# and the length of their built-in natural keys.
+_ON_DEMAND = {"contenttypes.contenttype": 2, "auth.permission": 3}
 
 _DECLARE_HINT = (
     'Declare its key with the natural_keys option ({"%(label)s": ["field", ...]}) '
@@ -172,13 +177,19 @@ class NaturalKeyResolver:
         # end of the load, so the reference must resolve now.
         if defer and (field.many_to_many or field.null or not self.loading):
             return base.DEFER_FIELD
+        hint = (
+            "Load the object it refers to first: earlier in this fixture "
+            "(a required foreign key cannot refer forwards) or in an earlier "
+            "migration."
+        )
+        refusal = self.not_created_on_demand(Target, tuple(values))
+        if refusal is not None:
+            hint = f"{refusal} Correct the key, or {hint[0].lower()}{hint[1:]}"
         raise NaturalKeyError(
             f"No {Target._meta.label} matches the natural key {list(values)!r}.",
             field=field.name,
             value=values,
-            hint="Load the object it refers to first: earlier in this fixture "
-            "(a required foreign key cannot refer forwards) or in an earlier "
-            "migration.",
+            hint=hint,
         )
 
     def assign_pk(self, instance: models.Model) -> None:
@@ -368,28 +379,95 @@ class NaturalKeyResolver:
         Django creates them only after ``migrate`` finishes, so a fixture
         loaded during ``migrate`` cannot find them. The rows made here are
         the ones Django's post-migrate handlers would make, which then find
-        them and create no duplicate.
+        them and create no duplicate; no other row is made (see
+        not_created_on_demand()).
         """
-        label = Model._meta.label_lower
-        if label == "contenttypes.contenttype":
-            app_label, model = values
+        key = self._on_demand_key(Model, values)
+        if key is None or self.not_created_on_demand(Model, values):
+            return None
+        codename, app_label, model = key
+        if codename is None:
             obj = Model(app_label=app_label, model=model)
-        elif label == "auth.permission":
-            codename, app_label, model = values
+        else:
             ContentType = Model._meta.get_field("content_type").related_model
             assert isinstance(ContentType, type)
+            options = self._state_options(app_label, model)
+            assert not isinstance(options, str)  # not_created_on_demand() checked.
             obj = Model(
                 codename=codename,
-                name=_permission_name(codename, app_label, model),
+                name=_permission_name(codename, options),
                 content_type_id=self.resolve(ContentType, [app_label, model]),
             )
-        else:
-            return None
         obj._save_table(  # type: ignore[attr-defined]
             raw=True, cls=Model, force_insert=True, using=self.using
         )
         self.forget(Model)
         return obj
+
+    def not_created_on_demand(
+        self, Model: ModelClass, values: tuple[Any, ...]
+    ) -> str | None:
+        """
+        Why a missing ContentType or Permission with the natural key
+        ``values`` is not created on demand, or None if it would be.
+
+        Only the rows Django's create_contenttypes() and create_permissions()
+        would make at this state are created: the content type of a model
+        of the state, and that model's default and Meta.permissions
+        permissions. Anything else is a typo or a row of another database,
+        and creating it would hide the mistake where loaddata refuses it.
+        """
+        key = self._on_demand_key(Model, values)
+        if key is None or self.live or not self.loading:
+            return None
+        codename, app_label, model = key
+        options = self._state_options(app_label, model)
+        if isinstance(options, str):
+            return f"{options}, so no content type or permission is created for it."
+        if codename is not None and codename not in _permission_codenames(options):
+            return (
+                f"{options.label} has no permission {codename!r} at this "
+                "migration state, so none is created; its permissions are: "
+                f"{', '.join(_permission_codenames(options))}."
+            )
+        return None
+
+    def _on_demand_key(
+        self, Model: ModelClass, values: tuple[Any, ...]
+    ) -> tuple[Any, Any, Any] | None:
+        """
+        ``(codename or None, app_label, model)`` of a ContentType or
+        Permission key, if the model is one of those and its key the
+        built-in one (a key declared otherwise creates nothing).
+        """
+        label = Model._meta.label_lower
+        length = _ON_DEMAND.get(label)
+        if length is None or len(values) != length:
+            return None
+        if self._key(Model) != _Key(BUILTIN_KEYS[label]):
+            return None
+        return (None, *values) if length == 2 else values
+
+    def _state_options(self, app_label: Any, model: Any) -> Options[Any] | str:
+        """
+        The options of the model a content type's key names, if Django
+        gives it a content type at this state; otherwise why not.
+        """
+        name = f"{app_label}.{model}"
+        if not isinstance(app_label, str) or not isinstance(model, str):
+            return f"{[app_label, model]!r} names no model"
+        try:
+            options: Options[Any] = self.apps.get_model(app_label, model)._meta
+        except LookupError:
+            return f"{name} is no model at this migration state"
+        if options.model_name != model:
+            return (
+                f"{name} is not how a content type names {options.label} "
+                f"(the model name in lower case: {options.model_name!r})"
+            )
+        if options.auto_created or options.swapped:
+            return f"{options.label} has no content type at this migration state"
+        return options
 
 
 def _manager_resolves(Model: ModelClass) -> bool:
@@ -445,12 +523,23 @@ def _live_natural_key(instance: models.Model, using: str) -> tuple[Any, ...] | N
         ) from exc
 
 
-def _permission_name(codename: str, app_label: str, model_name: str) -> str:
-    """The name Django's create_permissions() gives this permission."""
+def _permission_codenames(opts: Options[Any]) -> list[str]:
+    """The codenames create_permissions() gives a model: defaults, then Meta's."""
+    return [
+        *(f"{action}_{opts.model_name}" for action in opts.default_permissions),
+        *(codename for codename, _ in opts.permissions),
+    ]
+
+
+def _permission_name(codename: str, state_opts: Options[Any]) -> str:
+    """
+    The name Django's create_permissions() gives this permission after
+    ``migrate``: from the live model, or the state's if it has gone since.
+    """
     try:
-        opts = live_apps.get_model(app_label, model_name)._meta
+        opts = live_apps.get_model(state_opts.app_label, state_opts.model_name)._meta
     except LookupError:
-        return codename[:255]
+        opts = state_opts
     for action in opts.default_permissions:
         if codename == f"{action}_{opts.model_name}":
             return f"Can {action} {opts.verbose_name_raw}"[:255]

@@ -62,9 +62,12 @@ def read_raw_objects(fixture: FixtureFile) -> Iterator[RawObject]:
                         "A fixture object must be a mapping with a 'model' key.",
                         index=index,
                     )
-                if not isinstance(obj.get("fields", {}), dict):
+                if not isinstance(obj.get("fields"), dict):
+                    # Required, as the loaders and loaddata require it.
                     raise MalformedFixtureError(
-                        "'fields' must be a mapping.", index=index
+                        "A fixture object must have a 'fields' mapping (which "
+                        "may be empty).",
+                        index=index,
                     )
                 yield obj
     except FixtureError as exc:

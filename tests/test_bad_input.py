@@ -266,6 +266,12 @@ def test_yaml_python_tag_is_refused_and_never_executed(
             102,
             id="fields-not-a-mapping",
         ),
+        # loaddata refuses it too (issue 13, item 4).
+        pytest.param(
+            {"model": "library.writer", "pk": 102, "name": "Fields At Top"},
+            102,
+            id="fields-missing",
+        ),
     ],
 )
 def test_object_of_the_wrong_shape_is_malformed(

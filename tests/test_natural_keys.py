@@ -431,6 +431,151 @@ def test_plain_loaddata_of_the_members_fails_at_0003(
     assert not User.objects.filter(username__in=USERS).exists()
 
 
+# -- Only the rows Django would create are created on demand (issue 13) -----
+
+AT_0001 = "members.9999_test"
+
+
+@pytest.fixture
+def fresh_auth_at_0001(members_restored: None) -> None:
+    """Members at 0001 while migrate runs: no content type, no permission yet."""
+    members_migrated_afresh(MEMBERS_0001)
+    forget_auth_rows()
+
+
+def group_with_permission(key: list[str]) -> list[dict[str, Any]]:
+    return [{"model": "auth.group", "fields": {"name": "typos", "permissions": [key]}}]
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        pytest.param(
+            ["add_club", "nosuchapp", "nosuchmodel"],
+            "nosuchapp.nosuchmodel is no model at this migration state",
+            id="no-such-model",
+        ),
+        pytest.param(
+            ["ad_club", "members", "club"],
+            "members.Club has no permission 'ad_club' at this migration state, so "
+            "none is created; its permissions are: add_club, change_club, "
+            "delete_club, view_club.",
+            id="no-such-codename",
+        ),
+        pytest.param(
+            ["add_club", "members", "Club"],
+            "members.Club is not how a content type names members.Club (the "
+            "model name in lower case: 'club')",
+            id="model-name-not-lower-case",
+        ),
+        pytest.param(
+            ["add_member_groups", "members", "member_groups"],
+            "members.Member_groups has no content type at this migration state",
+            id="auto-created-link-model",
+        ),
+    ],
+)
+def test_a_permission_django_would_not_create_is_a_natural_key_error(
+    fresh_auth_at_0001: None, tmp_path: Path, key: list[str], reason: str
+) -> None:
+    path = write_json(tmp_path, "typo.json", group_with_permission(key))
+    before = members_snapshot()
+
+    with pytest.raises(NaturalKeyError) as info:
+        apply_as_migration(
+            [LoadFixture(str(path))], "members", state_after(MEMBERS_0001)
+        )
+
+    assert members_snapshot() == before
+    error = info.value
+    assert (error.fixture, error.index, error.model, error.field, error.value) == (
+        str(path),
+        0,
+        "auth.Group",
+        "permissions",
+        key,
+    )
+    assert error.state == AT_0001
+    message = str(error)
+    assert f"No auth.Permission matches the natural key {key!r}" in message
+    assert reason in message
+    for detail in (str(path), "index 0", "field: permissions", AT_0001):
+        assert detail in message
+
+
+def test_a_content_type_django_would_not_create_is_a_natural_key_error(
+    fresh_auth_at_0001: None, tmp_path: Path
+) -> None:
+    objects = [
+        {
+            "model": "auth.permission",
+            "fields": {
+                "codename": "frobnicate",
+                "name": "Can frobnicate",
+                "content_type": ["nosuchapp", "nosuchmodel"],
+            },
+        }
+    ]
+    path = write_json(tmp_path, "content_type_typo.json", objects)
+    before = members_snapshot()
+
+    with pytest.raises(NaturalKeyError) as info:
+        apply_as_migration(
+            [LoadFixture(str(path))], "members", state_after(MEMBERS_0001)
+        )
+
+    assert members_snapshot() == before
+    error = info.value
+    assert (error.fixture, error.index, error.field, error.value) == (
+        str(path),
+        0,
+        "content_type",
+        ["nosuchapp", "nosuchmodel"],
+    )
+    assert error.state == AT_0001
+    assert "nosuchapp.nosuchmodel is no model at this migration state" in str(error)
+
+
+def test_the_permissions_django_would_create_still_are_with_their_content_type(
+    fresh_auth_at_0001: None, tmp_path: Path
+) -> None:
+    path = write_json(
+        tmp_path, "ok.json", group_with_permission(["view_club", "members", "club"])
+    )
+
+    apply_as_migration([LoadFixture(str(path))], "members", state_after(MEMBERS_0001))
+
+    assert permission_keys(Group.objects.get(name="typos").permissions.all()) == {
+        ("view_club", "members", "club")
+    }
+    assert set(ContentType.objects.values_list("app_label", "model")) == {
+        ("members", "club")
+    }
+    assert Permission.objects.get().name == "Can view club"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        ["add_club", "nosuchapp", "nosuchmodel"],
+        ["ad_club", "members", "club"],
+        ["add_club", "members", "Club"],
+    ],
+)
+def test_plain_loaddata_refuses_a_permission_key_with_a_typo_too(
+    db: None, tmp_path: Path, key: list[str]
+) -> None:
+    # The control: every content type and permission of the latest state
+    # exists, and loaddata still finds none for the key.
+    path = write_json(tmp_path, "typo.json", group_with_permission(key))
+
+    with pytest.raises(DeserializationError, match="matching query does not exist"):
+        call_command("loaddata", str(path), verbosity=0)
+
+    assert not Group.objects.filter(name="typos").exists()
+    assert not ContentType.objects.filter(app_label="nosuchapp").exists()
+
+
 # -- Re-running and unapplying ------------------------------------------------
 
 

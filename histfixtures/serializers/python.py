@@ -84,13 +84,16 @@ class Deserializer(PythonDeserializer):
                 raise
 
     def _handle_object(self, obj: Any) -> Iterator[base.DeserializedObject]:
-        label, fields = _split_object(obj)
+        # In loaddata's order: an object of an unknown model is skipped with
+        # ignorenonexistent before its "fields" are looked at.
+        label = _model_label(obj)
         try:
             Model = self._get_model_from_node(label)
         except UnknownModelError:
             if self.ignorenonexistent:  # type: ignore[attr-defined]
                 return
             raise
+        fields = _fields(obj)
         try:
             yield self._build(Model, obj, fields)
         except FixtureError as exc:
@@ -112,7 +115,10 @@ class Deserializer(PythonDeserializer):
             try:
                 field, convert = field_map[name]
             except KeyError:
-                if self.ignorenonexistent:  # type: ignore[attr-defined]
+                # As loaddata, ignorenonexistent skips the names the model
+                # does not know, not those of its other fields (a reverse
+                # relation), which no fixture can set.
+                if self.ignorenonexistent and name not in plan.names:  # type: ignore[attr-defined]
                     continue
                 raise _unknown_field(Model, name, value) from None
             if field.many_to_many:
@@ -215,7 +221,7 @@ class Deserializer(PythonDeserializer):
 class _ModelPlan:
     """What reading the objects of one model needs, worked out once."""
 
-    __slots__ = ("fields", "pk", "pk_convert", "row_fields")
+    __slots__ = ("fields", "names", "pk", "pk_convert", "row_fields")
 
     def __init__(self, Model: type[models.Model], connection: Any) -> None:
         meta = Model._meta
@@ -223,6 +229,8 @@ class _ModelPlan:
             f.name: (f, column_converter(f, connection))
             for f in [*meta.concrete_fields, *meta.many_to_many]
         }
+        # Every name of the model's fields, reverse relations included.
+        self.names = frozenset(f.name for f in meta.get_fields())
         self.pk = meta.pk
         self.pk_convert = column_converter(meta.pk, connection)
         # Not None for a plain model, whose objects are kept as values.
@@ -242,6 +250,8 @@ def _naming(field: models.Field[Any, Any]) -> Iterator[None]:
 def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:
     """Look up "app_label.ModelName" in ``apps``, or explain what exists."""
     if type(model_identifier) is not str or model_identifier.count(".") != 1:
+        # Not a label at all: loaddata refuses it even with ignorenonexistent,
+        # which skips only the models that do not exist.
         raise MalformedFixtureError(
             'Expected "model" to name a model as "app_label.ModelName", '
             f"got {shorten(model_identifier)}.",
@@ -250,7 +260,7 @@ def get_model(apps: Apps, model_identifier: Any) -> type[models.Model]:
     try:
         Model: type[models.Model] = apps.get_model(model_identifier)
         return Model
-    except (LookupError, TypeError, ValueError) as exc:
+    except LookupError as exc:
         hint = _unknown_model_hint(apps, str(model_identifier))
         raise UnknownModelError(
             f"Model {model_identifier!r} does not exist at this migration state.",
@@ -275,7 +285,7 @@ def _unknown_model_hint(apps: Apps, identifier: str) -> str:
     return "No model with a similar name exists at this migration state."
 
 
-def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
+def _model_label(obj: Any) -> Any:
     if not isinstance(obj, dict):
         raise MalformedFixtureError(
             'Expected an object (a mapping with "model", "pk" and "fields"), '
@@ -287,7 +297,26 @@ def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
             f"got an object without one: {shorten(obj)}.",
             pk=obj.get("pk"),
         )
-    fields = obj.get("fields", {})
+    return obj["model"]
+
+
+def _fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """
+    The object's "fields" mapping. It is required, as loaddata requires it
+    (even when empty): an object without it is more likely a hand-edited
+    mistake (a misspelt key, fields put at the top level) than an object
+    whose fields all take their defaults.
+    """
+    if "fields" not in obj:
+        raise MalformedFixtureError(
+            "Expected an object to have a 'fields' mapping (which may be empty), "
+            f"got one with the keys {', '.join(map(repr, obj))}.",
+            model=_label(obj["model"]),
+            pk=obj.get("pk"),
+            hint='Put the field values under "fields": '
+            '{"model": ..., "pk": ..., "fields": {...}}.',
+        )
+    fields = obj["fields"]
     if not isinstance(fields, dict):
         raise MalformedFixtureError(
             'Expected "fields" to be a mapping of field names to values, '
@@ -295,7 +324,7 @@ def _split_object(obj: Any) -> tuple[Any, dict[str, Any]]:
             model=_label(obj["model"]),
             pk=obj.get("pk"),
         )
-    return obj["model"], fields
+    return fields
 
 
 def _label(model: Any) -> str:
