@@ -147,13 +147,16 @@ class History:
             model.fields[self.fresh("link")] = "fk:" + self.fk_target(app, deps).label
         self.models[app][model.name] = model
         fields = ",\n                ".join(
-            ["('id', models.BigAutoField(auto_created=True, primary_key=True, "
-             "serialize=False, verbose_name='ID'))"]
+            [
+                "('id', models.BigAutoField(auto_created=True, primary_key=True, "
+                "serialize=False, verbose_name='ID'))"
+            ]
             + [f"({n!r}, {self.field_source(k)})" for n, k in model.fields.items()]
         )
         migration.operations.append(
             f"migrations.CreateModel(\n            name={model.name!r},\n"
-            f"            fields=[\n                {fields},\n            ],\n        )"
+            f"            fields=[\n                {fields},\n"
+            "            ],\n        )"
         )
 
     def op_add(self, app: str, migration: MigrationFile, deps: set) -> None:

@@ -271,7 +271,8 @@ def print_table(runs: list[Run], n: int) -> None:
 def check_dumps(runs: list[Run]) -> bool:
     """Whether every histfixtures test at a state saw the same database."""
     ok = True
-    for methods, must_agree in ((("copies", "no-copies"), True), (("migrator",), False)):
+    groups = ((("copies", "no-copies"), True), (("migrator",), False))
+    for methods, must_agree in groups:
         seen: dict[tuple[str, str], dict[str, list[str]]] = {}
         for r in runs:
             if r.method not in methods:

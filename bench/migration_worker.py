@@ -92,8 +92,13 @@ class Phases:
 def teardown_flush() -> None:
     """What TransactionTestCase does after every test."""
     call_command(
-        "flush", verbosity=0, interactive=False, database="default",
-        reset_sequences=False, allow_cascade=False, inhibit_post_migrate=False,
+        "flush",
+        verbosity=0,
+        interactive=False,
+        database="default",
+        reset_sequences=False,
+        allow_cascade=False,
+        inhibit_post_migrate=False,
     )
 
 
