@@ -114,6 +114,8 @@ class DatabaseMigrationState:
     def __init__(self, using: str = DEFAULT_DB_ALIAS) -> None:
         self._using = using
         self._state: ProjectState | None = None
+        # What self._state is the state of (see _applied_key).
+        self._state_of: _AppliedKey | None = None
         self._label: str | None = None
         self._moved = False
 
@@ -160,7 +162,8 @@ class DatabaseMigrationState:
             ) from exc
 
     def migrate_to(self, targets: Targets) -> Apps:
-        loader = MigrationLoader(self.connection, ignore_no_migrations=True)
+        executor = MigrationExecutor(self.connection)
+        loader = executor.loader
         nodes = resolve_targets(loader, targets)
         excluded, required = _excluded_and_required(loader.graph, nodes)
         _check_consistent(nodes, excluded, required)
@@ -169,10 +172,10 @@ class DatabaseMigrationState:
             # The first move of a test: start from an empty database, so the
             # state holds what migrations create and nothing else.
             self._moved = True
-            full = _full_plan(MigrationExecutor(self.connection))
-            _build_from_empty(self._using, [m for m in full if _key(m) not in excluded])
+            plan = [m for m in _full_plan(executor) if _key(m) not in excluded]
+            _build_from_empty(self._using, plan, loader)
+            now_applied: set[Node] | None = {_key(m) for m in plan}
         else:
-            executor = MigrationExecutor(self.connection)
             applied = _applied(executor.loader)
             full = _full_plan(executor)
             backwards = [(m, True) for m in reversed(full) if _key(m) in excluded]
@@ -183,9 +186,22 @@ class DatabaseMigrationState:
                 full = _full_plan(executor)
             forwards = [(m, False) for m in full if _key(m) in required - applied]
             if forwards:
-                executor.migrate([], plan=forwards)
+                # The models of where the database is, if it is still there:
+                # else the executor renders them, which takes long in a long
+                # history. A copy: the test may still use the models.
+                state = None
+                if not backwards and self._state_of == _applied_key(loader):
+                    assert self._state is not None
+                    state = self._state.clone()
+                executor.migrate([], plan=forwards, state=state)
+            now_applied = None if backwards else applied | required
         _clear_caches()
-        self._refresh(label=", ".join(_label(node) for node in nodes))
+        label = ", ".join(_label(node) for node in nodes)
+        if now_applied is None or loader.replacements:
+            # Which migrations a squashed one stands for may have changed.
+            self._refresh(label=label)
+        else:
+            self._refresh(label=label, loader=loader, applied=now_applied)
         return self.apps
 
     def migrate_to_latest(self) -> Apps:
@@ -216,7 +232,7 @@ class DatabaseMigrationState:
         if not self._moved:
             return
         self._moved = False
-        self._state = self._label = None
+        self._state = self._label = self._state_of = None
         if state_copies.can_copy(self._using):
             # From the copy after the first time: faster than migrating on.
             rebuild_test_database(self._using, refresh_snapshot=False)
@@ -228,11 +244,23 @@ class DatabaseMigrationState:
             # purpose): start again from empty.
             rebuild_test_database(self._using, refresh_snapshot=False)
 
-    def _refresh(self, label: str | None = None) -> None:
-        loader = MigrationLoader(self.connection, ignore_no_migrations=True)
-        self._state = _state_at(loader)
+    def _refresh(
+        self,
+        label: str | None = None,
+        loader: MigrationLoader | None = None,
+        applied: set[Node] | None = None,
+    ) -> None:
+        """
+        Take the state the database is at; ``loader`` and ``applied``: the
+        migrations graph and the migrations applied now, if the caller knows.
+        """
+        if loader is None or applied is None:
+            loader = MigrationLoader(self.connection, ignore_no_migrations=True)
+            applied = _applied(loader)
+        self._state = _rendered_state(loader, applied).clone()
+        self._state_of = _applied_key(loader, applied)
         if label is None:
-            leaves = _applied_leaves(loader)
+            leaves = _applied_leaves(loader, applied)
             label = ", ".join(_label(node) for node in leaves) or "no migrations"
         self._label = label
 
@@ -415,9 +443,12 @@ def _applied(loader: MigrationLoader) -> set[Node]:
     return {node for node in loader.applied_migrations if node in loader.graph.nodes}
 
 
-def _applied_leaves(loader: MigrationLoader) -> list[Node]:
+def _applied_leaves(
+    loader: MigrationLoader, applied: set[Node] | None = None
+) -> list[Node]:
     """The applied migrations that no applied migration depends on."""
-    applied = _applied(loader)
+    if applied is None:
+        applied = _applied(loader)
     graph = loader.graph
     return sorted(
         node
@@ -426,10 +457,50 @@ def _applied_leaves(loader: MigrationLoader) -> list[Node]:
     )
 
 
-def _state_at(loader: MigrationLoader) -> ProjectState:
-    """The project state of the migrations applied to the loader's database."""
-    state = loader.project_state(_applied_leaves(loader), at_end=True)
-    state.clear_delayed_apps_cache()
+# The migrations applied, each with its class (a changed migration file
+# that is imported again makes a new one), and the apps without migrations.
+_AppliedKey: TypeAlias = "tuple[frozenset[tuple[Node, type]], frozenset[str]]"
+
+# _AppliedKey -> the project state, its models rendered; the most recently
+# used last, at most _RENDERED_STATES of them (each holds every model).
+_rendered_states: dict[_AppliedKey, ProjectState] = {}
+_RENDERED_STATES = 8
+
+
+def _applied_key(
+    loader: MigrationLoader, applied: set[Node] | None = None
+) -> _AppliedKey:
+    """What decides the project state of the loader's database."""
+    if applied is None:
+        applied = _applied(loader)
+    return (
+        frozenset((node, type(loader.graph.nodes[node])) for node in applied),
+        frozenset(loader.unmigrated_apps),
+    )
+
+
+def _rendered_state(
+    loader: MigrationLoader, applied: set[Node] | None = None
+) -> ProjectState:
+    """
+    The project state of the migrations applied to the loader's database.
+
+    Rendering the models of a long history costs more than restoring a copy
+    of a database, so each state is rendered once per process and kept;
+    callers that hand it out or change it take a clone. ``applied``: the
+    migrations applied, if not those the loader read from the database.
+    """
+    if applied is None:
+        applied = _applied(loader)
+    key = _applied_key(loader, applied)
+    state = _rendered_states.pop(key, None)
+    if state is None:
+        state = loader.project_state(_applied_leaves(loader, applied), at_end=True)
+        state.clear_delayed_apps_cache()
+        state.apps  # noqa: B018  Render the models now, once.
+        while len(_rendered_states) >= _RENDERED_STATES:
+            del _rendered_states[next(iter(_rendered_states))]
+    _rendered_states[key] = state
     return state
 
 
@@ -482,20 +553,26 @@ def drop_all_tables(using: str) -> None:
             )
 
 
-def _tables_by_origin(connection: BaseDatabaseWrapper) -> tuple[list[str], list[str]]:
-    """The database's tables that migrations created, and the others."""
+def _tables_by_origin(
+    connection: BaseDatabaseWrapper, loader: MigrationLoader | None = None
+) -> tuple[list[str], list[str]]:
+    """
+    The database's tables that migrations created, and the others.
+
+    ``loader``: a loader of the database as it is now, if the caller has one.
+    """
     with connection.cursor() as cursor:
         existing = set(
             connection.introspection.table_names(cursor, include_views=False)
         )
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
-    state_models = _state_at(loader).apps.get_models(include_auto_created=True)
+    if loader is None:
+        loader = MigrationLoader(connection, ignore_no_migrations=True)
     converter = connection.introspection.identifier_converter
     known = {
         converter(table)
         for table in [
             *connection.introspection.django_table_names(include_views=False),
-            *(Model._meta.db_table for Model in state_models if Model._meta.managed),
+            *_state_tables(loader),
             MigrationRecorder.Migration._meta.db_table,
         ]
     }
@@ -505,7 +582,13 @@ def _tables_by_origin(connection: BaseDatabaseWrapper) -> tuple[list[str], list[
     )
 
 
-def _other_tables(using: str) -> dict[str, int]:
+def _state_tables(loader: MigrationLoader) -> list[str]:
+    """The tables of the managed models of the loader's database's state."""
+    models = _rendered_state(loader).apps.get_models(include_auto_created=True)
+    return [Model._meta.db_table for Model in models if Model._meta.managed]
+
+
+def _other_tables(using: str, loader: MigrationLoader | None = None) -> dict[str, int]:
     """
     The tables that migrations did not create, with their row counts.
 
@@ -516,7 +599,7 @@ def _other_tables(using: str) -> dict[str, int]:
     connection = connections[using]
     counts = {}
     with connection.cursor() as cursor:
-        for table in _tables_by_origin(connection)[1]:
+        for table in _tables_by_origin(connection, loader)[1]:
             cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
             counts[table] = cursor.fetchone()[0]
     return counts
@@ -562,8 +645,9 @@ def rebuild_test_database(
     ``serialized_rollback`` restores is taken again.
     """
     _check_test_database(using)
-    key = _rebuild_key(using)
-    others = _other_tables(using)
+    executor = MigrationExecutor(connections[using])
+    key = state_copies.state_key(using, _full_plan(executor), purpose="rebuild")
+    others = _other_tables(using, executor.loader)
     if state_copies.restore(using, key, others):
         _clear_caches()
     else:
@@ -578,16 +662,19 @@ def rebuild_test_database(
         )
 
 
-def _build_from_empty(using: str, migrations: list[Migration]) -> None:
+def _build_from_empty(
+    using: str, migrations: list[Migration], loader: MigrationLoader
+) -> None:
     """
     Bring the database to what running ``migrations`` from empty leaves.
 
     From a copy of the database, if this process built that state before
     (histfixtures.state_copies); else by dropping its tables and migrating,
-    keeping a copy for the next time.
+    keeping a copy for the next time. ``loader``: one of the database as it
+    is now.
     """
     key = state_copies.state_key(using, migrations, purpose="migrate_to")
-    others = _other_tables(using)
+    others = _other_tables(using, loader)
     if state_copies.restore(using, key, others):
         return
     drop_all_tables(using)
@@ -597,12 +684,6 @@ def _build_from_empty(using: str, migrations: list[Migration]) -> None:
     if migrations:
         executor.migrate([], plan=[(migration, False) for migration in migrations])
     state_copies.keep(using, key, others)
-
-
-def _rebuild_key(using: str) -> str:
-    """The key of what rebuild_test_database builds: migrate, cache tables."""
-    executor = MigrationExecutor(connections[using])
-    return state_copies.state_key(using, _full_plan(executor), purpose="rebuild")
 
 
 def take_snapshot(using: str) -> str:

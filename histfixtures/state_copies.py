@@ -34,7 +34,7 @@ import hashlib
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from django.conf import settings
@@ -93,13 +93,15 @@ def state_key(using: str, migrations: Sequence[Migration], purpose: str) -> str:
             digest.update(b"\0")
 
     feed(purpose, using, connection.vendor, connection.settings_dict["NAME"])
-    for name in _SETTINGS:
-        feed(name, getattr(settings, name, None))
+    settings_values = tuple(repr(getattr(settings, name, None)) for name in _SETTINGS)
+    feed(*zip(_SETTINGS, settings_values, strict=True))
+    files, directories = _fixture_directory_files()
+    search = (using, settings_values, directories)
     for migration in migrations:
         feed(migration.app_label, migration.name, _module_digest(migration))
-        for path in _fixture_paths(using, migration):
+        for path in _fixture_paths(search, migration):
             feed(path, _file_digest(path))
-    for path in _fixture_directory_files():
+    for path in files:
         feed(path, _file_digest(path))
     return digest.hexdigest()
 
@@ -185,8 +187,24 @@ def _module_digest(migration: Migration) -> str:
     return _file_digest(path) if path else f"no file: {type(migration).__module__}"
 
 
-def _fixture_paths(using: str, migration: Migration) -> Iterator[str]:
-    """The files that the migration's fixture loading operations resolve to."""
+# What a fixture search depends on: the database alias, the settings of the
+# key, and every fixture directory with the time it last changed (adding,
+# removing or renaming a file in a directory changes its time).
+_Search = tuple[str, tuple[str, ...], tuple[tuple[str, int | None], ...]]
+
+# (search, labels, app_label, format, own app) -> the files they resolve to
+_resolved: dict[tuple[object, ...], list[str]] = {}
+
+
+def _fixture_paths(search: _Search, migration: Migration) -> Iterator[str]:
+    """
+    The files that the migration's fixture loading operations resolve to.
+
+    A search is done once per process while nothing it depends on changed:
+    searching every fixture directory for every such operation of a long
+    history costs more than restoring a copy.
+    """
+    using = search[0]
     for operation in migration.operations:
         if isinstance(operation, LoadFixture):
             labels, options = operation.labels, operation.options
@@ -199,33 +217,59 @@ def _fixture_paths(using: str, migration: Migration) -> Iterator[str]:
             format = operation.code.options.get("format")
         else:
             continue
-        try:
-            files = find_fixture_files(
-                labels,
-                using=using,
-                app_label=app_label,
-                format=format,
-                own_app=migration.app_label,
-            )
-        except FixtureError:
-            # The migration will fail to load it: nothing is kept then.
-            continue
-        yield from (str(file) for file in files if file.path != STDIN)
+        cache_key = (search, tuple(labels), app_label, format, migration.app_label)
+        # A label with a directory in it searches directories of its own.
+        cacheable = not any(os.sep in label or "/" in label for label in labels)
+        paths = _resolved.get(cache_key) if cacheable else None
+        if paths is None:
+            try:
+                files = find_fixture_files(
+                    labels,
+                    using=using,
+                    app_label=app_label,
+                    format=format,
+                    own_app=migration.app_label,
+                )
+            except FixtureError:
+                # The migration will fail to load it: nothing is kept then.
+                continue
+            paths = [str(file) for file in files if file.path != STDIN]
+            if cacheable:
+                _resolved[cache_key] = paths
+        yield from paths
 
 
-def _fixture_directory_files() -> Iterable[str]:
-    """Every file of the fixture directories loaddata searches, but the cwd."""
+def _fixture_directory_files() -> tuple[list[str], tuple[tuple[str, int | None], ...]]:
+    """
+    Every file of the fixture directories loaddata searches, but the cwd's;
+    and every directory searched (the cwd too) with the time it changed.
+    """
+    files: list[str] = []
+    directories: list[tuple[str, int | None]] = []
     try:
-        directories = fixture_directories()
+        searched = fixture_directories()
     except ImproperlyConfigured:
-        return  # FIXTURE_DIRS is wrong: loading will say so.
-    for directory in directories:
-        if not directory or os.path.realpath(directory) == os.getcwd():
+        return files, ()  # FIXTURE_DIRS is wrong: loading will say so.
+    cwd = os.getcwd()
+    directories.append((cwd, _mtime(cwd)))
+    for directory in searched:
+        if not directory or os.path.realpath(directory) == cwd:
             continue
-        for root, dirs, files in os.walk(directory):
+        directories.append((directory, _mtime(directory)))
+        for root, dirs, names in os.walk(directory):
             dirs.sort()
-            for name in sorted(files):
-                yield os.path.join(root, name)
+            directories.extend(
+                (os.path.join(root, d), _mtime(os.path.join(root, d))) for d in dirs
+            )
+            files.extend(os.path.join(root, name) for name in sorted(names))
+    return files, tuple(directories)
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
 
 
 # --- the copies -------------------------------------------------------------------

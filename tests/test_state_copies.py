@@ -12,6 +12,7 @@ keeps none; data a test writes never reaches one.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ def test_postgres_copies_are_databases_dropped_at_the_end() -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                ["%\\_hfcopy\\_%"],
+                [f"%\\_hfcopy\\_{os.getpid()}\\_%"],
             )
             return [row[0] for row in cursor.fetchall()]
 
