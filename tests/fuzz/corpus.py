@@ -644,11 +644,19 @@ class Fixture:
         return path
 
     def __repr__(self) -> str:
-        shown = self.data if len(self.data) <= 4000 else self.data[:4000] + b"..."
+        def shown(data: bytes) -> bytes:
+            return data if len(data) <= 3000 else data[:3000] + b"..."
+
+        text = ""
+        if self.compression:
+            try:
+                text = f", text={shown(self.text())!r}"
+            except Exception:
+                text = ", text=(cannot be decompressed)"
         return (
             f"Fixture(seed={self.seed!r}, name={self.name!r}, "
             f"text_damaged={self.text_damaged}, file_damaged={self.file_damaged}, "
-            f"data={shown!r})"
+            f"data={shown(self.data)!r}{text})"
         )
 
 

@@ -45,6 +45,7 @@ from tests.fuzz.corpus import (
     Fixture,
     fixtures,
     library_initial,
+    render,
 )
 from tests.fuzz.properties import (
     KEEP_GOING,
@@ -84,10 +85,25 @@ def directory() -> Iterator[Path]:
         yield Path(name)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def natural_keys(settings: Any) -> None:
     """Club's natural key, for the entry points that take no option."""
     settings.HISTFIXTURES = {"NATURAL_KEYS": NATURAL_KEYS}
+
+
+@pytest.fixture(autouse=True)
+def baseline(transactional_db: None, natural_keys: None) -> None:
+    """
+    Every test starts from the same rows, whatever ran before it: the
+    tables emptied (content types and permissions made again), then the
+    seeds loaded, so that the same examples meet the same database.
+    """
+    call_command("flush", interactive=False, verbosity=0)
+    for objects, node in SEEDS.values():
+        with tempfile.TemporaryDirectory(prefix="histfixtures-fuzz-") as name:
+            path = Path(name) / "seed.json"
+            path.write_bytes(render(objects, "json"))
+            call_command("loadfixture", str(path), state=node, verbosity=0)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +198,7 @@ def test_fuzz_load_fixture_helper(directory: Path, latest_state: ProjectState) -
 
 
 def test_fuzz_loadfixture_at_a_state(
-    directory: Path, latest_state: ProjectState, natural_keys: None
+    directory: Path, latest_state: ProjectState
 ) -> None:
     @fuzz_settings()
     @given(fixtures(LATEST_SEEDS))
