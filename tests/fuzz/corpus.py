@@ -672,14 +672,14 @@ def fixtures(
     objects = draw(mutate(seeds[seed]))
     format = draw(st.sampled_from(FORMATS))
     data = render(objects, format)
-    text_damaged = draw(st.integers(0, 3)) == 0
+    text_damaged = draw(st.integers(0, 3)) == 3
     if text_damaged:
         data = draw(damage(data))
     compression = draw(st.sampled_from(COMPRESSIONS)) if compressed else ""
     file_damaged = False
     if compression:
         data = compress(data, compression, f"fuzzed.{format}")
-        file_damaged = draw(st.integers(0, 3)) == 0
+        file_damaged = draw(st.integers(0, 3)) == 3
         if file_damaged:
             data = draw(damage(data))
     return Fixture(seed, format, compression, objects, text_damaged, file_damaged, data)

@@ -378,3 +378,23 @@ def test_the_corpus_reaches_every_format_and_compression() -> None:
     draw()
     assert {format for format, _ in seen} == {"json", "jsonl", "yaml", "xml"}
     assert {c for _, c in seen} == {"", "gz", "bz2", "xz", "zip"}
+
+
+@pytest.mark.parametrize("format", ["json", "jsonl", "yaml", "xml"])
+@pytest.mark.parametrize("seed", sorted(SEEDS))
+def test_every_seed_loads_in_every_format(
+    directory: Path, latest_state: ProjectState, seed: str, format: str
+) -> None:
+    """A guard on the corpus: unmutated, every seed loads, and loads again."""
+    objects, _ = SEEDS[seed]
+    fixture = Fixture(seed, format, "", objects, False, False, render(objects, format))
+
+    def run(path: Path) -> None:
+        operation = LoadFixture(str(path), natural_keys=NATURAL_KEYS)
+        apply_as_migration([operation], "library", latest_state, name="0099_fuzz")
+
+    check_load("seeds", fixture, directory, run, allowed=())
+
+    record = tally("seeds")
+    assert record.violations == {}
+    assert record.outcomes["loaded"] == record.examples
