@@ -40,12 +40,12 @@ KEEP_GOING = os.environ.get("HISTFIXTURES_FUZZ_KEEP_GOING", "") not in ("", "0")
 
 
 #: Examples per test, unless HISTFIXTURES_FUZZ_EXAMPLES says otherwise.
-DEFAULT_EXAMPLES = 25
+DEFAULT_EXAMPLES = 15
 
 
 def examples(share: float = 1.0) -> int:
     """
-    How many examples a test runs: HISTFIXTURES_FUZZ_EXAMPLES (default 25),
+    How many examples a test runs: HISTFIXTURES_FUZZ_EXAMPLES (default 15),
     times ``share`` for entry points much slower than a load (upgradefixture
     migrates a scratch database for every example).
     """
