@@ -37,12 +37,6 @@ LIBRARY_INITIAL = ROOT / "testproject" / "library" / "fixtures" / "library_initi
 FORMATS = ("json", "jsonl", "yaml", "xml")
 COMPRESSIONS = ("", "gz", "bz2", "xz", "zip")
 
-# The models with a natural key at the latest state (built in, declared by a
-# manager with use_in_migrations, or by NATURAL_KEYS below): an object of
-# these may omit its pk, and a second load still finds the same row.
-NATURAL_KEY_MODELS = frozenset(
-    {"auth.group", "auth.user", "auth.permission", "members.club", "members.member"}
-)
 #: Club's key is declared, as the members migrations do (the historical
 #: ClubManager does not set use_in_migrations).
 NATURAL_KEYS = {"members.Club": ["title"]}
