@@ -317,16 +317,6 @@ class Deep(int):
         return f"DEEP_{int(self)}_TOKEN"
 
 
-def _set(objects: list[Any], index: int, key: str, value: Any) -> None:
-    obj = objects[index]
-    if isinstance(obj, dict) and isinstance(obj.get("fields"), dict):
-        fields = obj["fields"]
-        if key in TOP_KEYS and key not in fields:
-            obj[key] = value
-        else:
-            fields[key] = value
-
-
 def _keys_of(obj: Any) -> list[str]:
     if not isinstance(obj, dict):
         return []
@@ -435,10 +425,12 @@ def mutate(draw: st.DrawFn, seed: list[dict[str, Any]]) -> list[Any]:
                 fields[key] = draw(BAD_NATURAL_KEYS)
             elif kind == "dangling":
                 value = fields.get(key)
-                if isinstance(value, list) and value and not isinstance(value[0], list):
-                    fields[key] = ["no such " + key]
+                if isinstance(value, list) and value and isinstance(value[0], list):
+                    fields[key] = [*value, ["no such " + key]]  # m2m, natural keys
+                elif isinstance(value, list) and value and isinstance(value[0], str):
+                    fields[key] = ["no such " + key]  # foreign key, natural key
                 elif isinstance(value, list):
-                    fields[key] = [*value, 9999]
+                    fields[key] = [*value, 9999]  # m2m
                 else:
                     fields[key] = 9999
     return objects
