@@ -226,32 +226,44 @@ def test_state_warns_when_the_database_is_not_at_that_state(
     [
         (
             "libary.0001_initial",
-            r"no app with migrations is labelled 'libary'\. Did you mean 'library'\?",
+            r"^--state libary\.0001_initial: There is no installed app 'libary'\. "
+            r"Did you mean 'library'\?$",
         ),
         (
             "sohp.0001_initial",
-            r"no app with migrations is labelled 'sohp'\. Did you mean 'shop'\?",
+            r"There is no installed app 'sohp'\. Did you mean 'shop'\?$",
         ),
         (
             "library.0002_laod_initial_catalog",
-            r"app 'library' has no migration '0002_laod_initial_catalog'\. "
-            r"Did you mean library\.0002_load_initial_catalog\?",
+            r"There is no migration state library\.0002_laod_initial_catalog\. "
+            r"Did you mean library\.0002_load_initial_catalog\?$",
         ),
         (
             "library.initail",
-            r"has no migration 'initail'\. Did you mean library\.0001_initial\?",
+            r"no migration state library\.initail\. Did you mean "
+            r"library\.0001_initial\?$",
         ),
         (
             "library.0099",
-            r"has no migration '0099'\. Its migrations: library\.0001_initial, "
-            r"library\.0002_load_initial_catalog, .*, library\.0011_writer_slug\.",
+            r"no migration state library\.0099\. The migrations of library: "
+            r"library\.0001_initial, library\.0002_load_initial_catalog, .*, "
+            r"library\.0011_writer_slug\.$",
         ),
         (
             "library.00",
-            r"more than one migration matches: library\.0001_initial, .*"
-            r"library\.0011_writer_slug\. Please be more specific\.",
+            r"The migration state library\.00 is ambiguous\. It could be "
+            r"library\.0001_initial, .*library\.0011_writer_slug; give more of "
+            r"the name\.$",
         ),
-        ("library", r"--state takes app_label\.migration_name"),
+        (
+            "library",
+            r"^--state library: 'library' is not a migration state\. Write "
+            r"app_label\.migration_name",
+        ),
+        (
+            "library.zero",
+            r"library\.zero \(none of library's migrations\) is not a state",
+        ),
     ],
 )
 def test_unknown_state_is_a_command_error_with_suggestions(
