@@ -21,8 +21,9 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.runner import DiscoverRunner
 
-from histfixtures import LoadFixture
+from histfixtures import FixtureNotFoundError, LoadFixture, loader
 from histfixtures.checks import check_load_fixtures
+from histfixtures.discovery import find_fixture_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -61,6 +62,38 @@ def test_histfixtures_E001(settings: Any) -> None:
     assert "'checks_no_such_fixture'" in finding.msg
     assert str(FIXTURES) in finding.hint  # Where it was looked for.
     assert "correct the label" in finding.hint
+
+
+def test_histfixtures_E001_suggests_the_fixtures_with_close_names(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_misspelt_fixture")
+
+    finding = only_finding(library_findings(), "histfixtures.E001")
+
+    assert "'checks_vaild'" in finding.msg
+    assert "Did you mean 'checks_valid'?" in finding.hint
+
+
+def test_histfixtures_E001_names_a_misspelt_app_label(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A migration imported before the app registry is ready cannot be told
+    # off at import; the load (and the check) then names the label.
+    monkeypatch.setattr(apps, "apps_ready", False)
+    operation = LoadFixture("library_initial", app_label="libary")
+    monkeypatch.undo()
+
+    with pytest.raises(FixtureNotFoundError) as caught:
+        find_fixture_files(
+            operation.labels, using="default", app_label=operation.options.app_label
+        )
+
+    assert caught.value.hint is not None
+    assert (
+        "app_label='libary' is not the label of an installed app; did you mean "
+        "'library'?" in caught.value.hint
+    )
 
 
 def test_histfixtures_E002(settings: Any) -> None:
@@ -184,6 +217,21 @@ def test_a_bad_pin_fails_when_the_migration_is_imported(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         LoadFixture(*labels, sha256=sha256)
+
+
+@pytest.mark.parametrize("make", [LoadFixture, loader], ids=["LoadFixture", "loader"])
+def test_a_misspelt_app_label_fails_when_the_migration_is_imported(
+    make: Any,
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        make("library_initial", app_label="libary")
+
+    message = str(caught.value)
+    assert message.startswith(
+        "app_label='libary' is not the label of an installed app; did you mean "
+        "'library'?"
+    )
+    assert "removed from INSTALLED_APPS" in message
 
 
 def test_a_pin_survives_deconstruction_and_is_left_out_when_absent() -> None:

@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import signals
 
 import library
-from histfixtures import UnknownModelError
+from histfixtures import FixtureNotFoundError, UnknownModelError
 from histfixtures.management.commands import loadfixture
 from tests.utils import apps_at, migrate, snapshot
 
@@ -275,6 +275,14 @@ def test_unknown_state_is_a_command_error_with_suggestions(
         run("loadfixture", "library_initial", state=state)
 
     assert snapshot() == before
+
+
+def test_state_names_the_fixtures_close_to_a_misspelt_label(db: None) -> None:
+    with pytest.raises(FixtureNotFoundError) as caught:
+        run("loadfixture", "library_intial", state="library.0002")
+
+    assert caught.value.message == "No fixture named 'library_intial' found."
+    assert "Did you mean 'library_initial'" in str(caught.value.hint)
 
 
 # --- --batch-size -------------------------------------------------------------
