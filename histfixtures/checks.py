@@ -40,7 +40,7 @@ from histfixtures.exceptions import (
     FixtureNotFoundError,
     MalformedFixtureError,
 )
-from histfixtures.history import model_history
+from histfixtures.history import creates, model_creations, model_history
 from histfixtures.operations import LoadFixture
 from histfixtures.types import RawObject
 from histfixtures.validation import (
@@ -239,7 +239,8 @@ class _OperationCheck:
                 f"The fixture {fixture}, loaded by {self.name}, names the model "
                 f"{problem.model!r}, which does not exist at that migration's "
                 f"state: {where}.",
-                hint=f"{_model_history(problem.model)}{new_migration}.",
+                hint=self.ordering_hint(problem.model, label)
+                or f"{_model_history(problem.model)}{new_migration}.",
                 obj=self.migration,
                 id="histfixtures.E003",
             )
@@ -262,6 +263,44 @@ class _OperationCheck:
             "primary keys (manage.py dumpfixture without --natural-foreign).",
             obj=self.migration,
             id="histfixtures.E005",
+        )
+
+    def ordering_hint(self, model: str, label: str) -> str | None:
+        """
+        What to change when the model is made after this operation runs.
+
+        A model created later in this migration, later in the history, or
+        in a migration this one does not depend on is a mistake in where
+        the operation is, not in the fixture: say where it belongs.
+        """
+        app_label, _, model_name = model.lower().partition(".")
+        if app_label == self.migration.app_label:
+            for operation in self.migration.operations[self.position + 1 :]:
+                name = creates(operation, model_name)
+                if name is not None:
+                    return (
+                        f"{app_label}.{name} is created by the "
+                        f"{type(operation).__name__} after this LoadFixture in "
+                        f"{self.name}: move the LoadFixture after it."
+                    )
+        graph = self.loader.graph
+        node = (self.migration.app_label, self.migration.name)
+        ancestors = set(graph.forwards_plan(node))
+        creations = model_creations(self.loader, app_label, model_name)
+        if not creations or any(c in ancestors for c in creations):
+            # The model existed before and was renamed or deleted since.
+            return None
+        first = creations[0]
+        if node in graph.forwards_plan(first):
+            return (
+                f"{model} is created by {first[0]}.{first[1]}, which comes after "
+                f"{self.name}: load the fixture in a migration after it "
+                f"(manage.py makefixturemigration {self.migration.app_label} "
+                f"{label} writes one after the app's latest migration)."
+            )
+        return (
+            f"{model} is created by {first[0]}.{first[1]}, which {self.name} does "
+            f"not depend on: add {first!r} to its dependencies."
         )
 
 

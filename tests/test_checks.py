@@ -125,6 +125,50 @@ def test_histfixtures_E003(settings: Any) -> None:
     )
 
 
+def test_histfixtures_E003_before_the_createmodel_in_its_migration(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_before_create")
+
+    finding = only_finding(library_findings(), "histfixtures.E003")
+
+    assert "'library.tag'" in finding.msg
+    assert finding.hint == (
+        "library.Tag is created by the CreateModel after this LoadFixture in "
+        "library.0002_load: move the LoadFixture after it."
+    )
+
+
+def test_histfixtures_E003_before_the_migration_that_creates_the_model(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_before_model_migration")
+
+    finding = only_finding(library_findings(), "histfixtures.E003")
+
+    assert finding.hint == (
+        "library.tag is created by library.0003_tag, which comes after "
+        "library.0002_load: load the fixture in a migration after it "
+        "(manage.py makefixturemigration library checks_tag.json writes one "
+        "after the app's latest migration)."
+    )
+
+
+def test_histfixtures_E003_without_a_dependency_on_the_models_app(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_without_dependency")
+
+    finding = only_finding(library_findings(), "histfixtures.E003")
+
+    assert "'members.club'" in finding.msg
+    assert finding.hint == (
+        "members.club is created by members.0001_initial, which "
+        "library.0002_load does not depend on: add ('members', '0001_initial') "
+        "to its dependencies."
+    )
+
+
 def test_histfixtures_E004(settings: Any) -> None:
     use_scenario(settings, "checks_unknown_field")
 
