@@ -60,6 +60,15 @@ _NEW_MIGRATION = (
 )
 
 
+# For a migration not written yet (makefixturemigration): the fixture is
+# older than the models at the end of the graph.
+_UPGRADE = (
+    "If the fixture was dumped for older models, bring it up to date with "
+    "manage.py upgradefixture {label} (with --from app_label.migration_name "
+    "if it does not record its state), or dump it again"
+)
+
+
 def check_where_fixtures_load(
     app_configs: Iterable[AppConfig] | None = None,
     databases: Iterable[str] | None = None,
@@ -90,6 +99,19 @@ def check_load_fixtures(
                 check = _OperationCheck(loader, migration, position, operation)
                 messages += check.run()
     return messages
+
+
+def check_new_operation(
+    loader: MigrationLoader, migration: Migration, operation: LoadFixture
+) -> list[CheckMessage]:
+    """
+    The findings for the only operation of a migration not written yet.
+
+    makefixturemigration refuses to write a migration these checks would
+    then report, in their words.
+    """
+    state = loader.project_state(list(migration.dependencies), at_end=True)
+    return _OperationCheck(loader, migration, 0, operation, state=state).run()
 
 
 # The module of Django's ``check`` command.
@@ -125,12 +147,13 @@ class _OperationCheck:
         migration: Migration,
         position: int,
         operation: LoadFixture,
+        state: ProjectState | None = None,
     ) -> None:
         self.loader = loader
         self.migration = migration
         self.position = position
         self.operation = operation
-        self._state: ProjectState | None = None
+        self._state = state
         self.name = f"{migration.app_label}.{migration.name}"
 
     @property
@@ -231,9 +254,9 @@ class _OperationCheck:
     ) -> Error:
         objects = "an object" if problem.count == 1 else f"{problem.count} objects"
         where = f"{objects} (first at index {problem.index}, pk={problem.pk!r})"
-        new_migration = _NEW_MIGRATION.format(
-            app_label=self.migration.app_label, label=label
-        )
+        node = (self.migration.app_label, self.migration.name)
+        advice = _NEW_MIGRATION if node in self.loader.graph.nodes else _UPGRADE
+        new_migration = advice.format(app_label=self.migration.app_label, label=label)
         if problem.kind == "model":
             return Error(
                 f"The fixture {fixture}, loaded by {self.name}, names the model "
@@ -285,13 +308,20 @@ class _OperationCheck:
                     )
         graph = self.loader.graph
         node = (self.migration.app_label, self.migration.name)
-        ancestors = set(graph.forwards_plan(node))
+        written = node in graph.nodes
+        # A migration not written yet (makefixturemigration) has only its
+        # dependencies in the graph.
+        ancestors = {
+            ancestor
+            for parent in ([node] if written else self.migration.dependencies)
+            for ancestor in graph.forwards_plan(parent)
+        }
         creations = model_creations(self.loader, app_label, model_name)
         if not creations or any(c in ancestors for c in creations):
             # The model existed before and was renamed or deleted since.
             return None
         first = creations[0]
-        if node in graph.forwards_plan(first):
+        if written and node in graph.forwards_plan(first):
             return (
                 f"{model} is created by {first[0]}.{first[1]}, which comes after "
                 f"{self.name}: load the fixture in a migration after it "
