@@ -739,15 +739,16 @@ def test_progress_line_is_drawn_on_a_terminal_for_a_long_load(
     db: None, latest_fixture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    monkeypatch.chdir(latest_fixture.parent)
     stdout = io.StringIO()
 
     with terminal() as (stream, read):
         call_command("loadfixture", str(latest_fixture), stdout=stdout, stderr=stream)
         shown = read()
 
-    label = str(latest_fixture)
-    assert shown.startswith(f"\rLoading fixture '{label}': 1 object(s)")
-    assert shown.endswith(f"\rLoading fixture '{label}': 7 object(s)\n")
+    # The path from the working directory.
+    assert shown.startswith("\rLoading fixture 'lf_catalog.json': 1 object(s)")
+    assert shown.endswith("\rLoading fixture 'lf_catalog.json': 7 object(s)\n")
     assert stdout.getvalue() == "Installed 7 object(s) from 1 fixture(s)\n"
 
 
@@ -756,6 +757,7 @@ def test_progress_line_is_drawn_for_a_load_at_a_state(
 ) -> None:
     at_library_0001()
     monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    monkeypatch.chdir(Path(library.__file__).parent.parent.parent)
     stdout = io.StringIO()
 
     with terminal() as (stream, read):
@@ -768,10 +770,31 @@ def test_progress_line_is_drawn_for_a_load_at_a_state(
         )
         shown = read()
 
-    path = str(Path(library.__file__).parent / "fixtures" / "library_initial.json")
+    # testproject/library/fixtures/library_initial.json, shortened to fit.
+    path = ".../library/fixtures/library_initial.json"
     assert shown.startswith(f"\rLoading fixture '{path}': 1 object(s)")
     assert shown.endswith(f"\rLoading fixture '{path}': 10 object(s)\n")
     assert stdout.getvalue() == "Installed 10 object(s) from 1 fixture(s)\n"
+
+
+def test_progress_line_of_a_long_path_outside_the_working_directory_fits_80_columns(
+    db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    deep = tmp_path / ("a_rather_long_directory_name_" * 2) / "fixtures"
+    deep.mkdir(parents=True)
+    fixture = write_fixture(deep / "lf_catalog.json", LATEST_OBJECTS)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    with terminal() as (stream, read):
+        call_command("loadfixture", str(fixture), stdout=io.StringIO(), stderr=stream)
+        shown = read()
+
+    lines = shown.strip("\n").split("\r")[1:]
+    assert lines[-1] == "Loading fixture '.../fixtures/lf_catalog.json': 7 object(s)"
+    assert max(len(line) for line in lines) <= 79
 
 
 def test_progress_line_is_redrawn_at_most_every_interval(
