@@ -40,7 +40,12 @@ from histfixtures.exceptions import (
     FixtureNotFoundError,
     MalformedFixtureError,
 )
-from histfixtures.history import creates, model_creations, model_history
+from histfixtures.history import (
+    creates,
+    describe_field_history,
+    model_creations,
+    model_history,
+)
 from histfixtures.operations import LoadFixture
 from histfixtures.types import RawObject
 from histfixtures.validation import (
@@ -272,7 +277,8 @@ class _OperationCheck:
                 f"The fixture {fixture}, loaded by {self.name}, names the field "
                 f"{problem.field!r} of {problem.model}, which it does not have at "
                 f"that migration's state: {where}.",
-                hint=f"Its fields here are: {problem.hint}. {new_migration}.",
+                hint=f"{_field_history(problem.model, problem.field)}"
+                f"Its fields here are: {problem.hint}. {new_migration}.",
                 obj=self.migration,
                 id="histfixtures.E004",
             )
@@ -365,6 +371,11 @@ def _read_guarded(fixture: FixtureFile) -> Iterator[RawObject]:
             ) from exc
         yield obj
         index += 1
+
+
+def _field_history(label: str, field: str | None) -> str:
+    app_label, _, model_name = label.partition(".")
+    return describe_field_history(app_label, model_name, field) if field else ""
 
 
 def _model_history(label: str) -> str:

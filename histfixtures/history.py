@@ -1,14 +1,22 @@
 """
-What the migration graph did to a model, for error hints.
+What the migration graph did to a model or a field, for error hints.
 
-When a fixture names a model that does not exist at its state, the most
-useful answer is the migration that created, renamed or deleted it. This is
-read from the migration files on disk (no database), on the error path only.
+When a fixture names a model or a field that does not exist at its state,
+the most useful answer is the migration that created, renamed or deleted
+it. This is read from the migration files on disk (no database), on the
+error path only.
 """
 
 from __future__ import annotations
 
-from django.db.migrations import CreateModel, DeleteModel, RenameModel
+from django.db.migrations import (
+    AddField,
+    CreateModel,
+    DeleteModel,
+    RemoveField,
+    RenameField,
+    RenameModel,
+)
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
 
@@ -43,6 +51,74 @@ def model_history(app_label: str, model_name: str) -> list[str]:
             ):
                 events.append(f"deleted by {label}")
     return events
+
+
+def field_history(app_label: str, model_name: str, field_name: str) -> list[str]:
+    """
+    Events of the field ``field_name`` of a model, in migration order.
+
+    The model is followed through its renames, so a field renamed while the
+    model had another name is found too.
+    """
+    if not app_label:
+        return []
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    plan = app_plan(loader, app_label)
+    models = _model_names(loader, plan, model_name)
+    field_name = field_name.lower()
+    events = []
+    for node in plan:
+        label = f"{node[0]}.{node[1]}"
+        for operation in loader.graph.nodes[node].operations:
+            if isinstance(operation, CreateModel):
+                if operation.name_lower in models and any(
+                    name.lower() == field_name for name, _ in operation.fields
+                ):
+                    events.append(f"added by {label}")
+            elif getattr(operation, "model_name_lower", None) not in models:
+                continue
+            elif isinstance(operation, AddField) and operation.name_lower == field_name:
+                events.append(f"added by {label}")
+            elif isinstance(operation, RenameField):
+                if operation.old_name_lower == field_name:
+                    events.append(f"renamed to {operation.new_name} by {label}")
+                elif operation.new_name_lower == field_name:
+                    events.append(f"renamed from {operation.old_name} by {label}")
+            elif (
+                isinstance(operation, RemoveField)
+                and operation.name_lower == field_name
+            ):
+                events.append(f"removed by {label}")
+    return events
+
+
+def describe_field_history(app_label: str, model_name: str, field_name: str) -> str:
+    """``"library.book.title: added by …; renamed to headline by …. "``, or ``""``."""
+    events = field_history(app_label, model_name, field_name)
+    if not events:
+        return ""
+    return f"{app_label}.{model_name.lower()}.{field_name}: {'; '.join(events)}. "
+
+
+def _model_names(
+    loader: MigrationLoader, plan: list[Node], model_name: str
+) -> set[str]:
+    """Every name the model had, through RenameModel, lower-cased."""
+    renames = [
+        (operation.old_name_lower, operation.new_name_lower)
+        for node in plan
+        for operation in loader.graph.nodes[node].operations
+        if isinstance(operation, RenameModel)
+    ]
+    names = {model_name.lower()}
+    grown = True
+    while grown:
+        grown = False
+        for old, new in renames:
+            if (old in names) != (new in names):
+                names |= {old, new}
+                grown = True
+    return names
 
 
 def model_creations(

@@ -179,6 +179,21 @@ def test_histfixtures_E004(settings: Any) -> None:
     assert "Its fields here are: author, id, title." in finding.hint
 
 
+def test_histfixtures_E004_tells_the_fields_history(settings: Any) -> None:
+    use_scenario(settings, "checks_renamed_field")
+
+    finding = only_finding(
+        library_findings(), "histfixtures.E004", migration="library.0003_load"
+    )
+
+    assert "'title' of library.book" in finding.msg
+    assert finding.hint.startswith(
+        "library.book.title: added by library.0001_initial; renamed to headline "
+        "by library.0002_rename_book_title. Its fields here are: author, "
+        "headline, id. "
+    )
+
+
 def test_histfixtures_E005(settings: Any) -> None:
     use_scenario(settings, "checks_natural_key")
 

@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import signals
 
 import library
-from histfixtures import FixtureNotFoundError, UnknownModelError
+from histfixtures import FixtureNotFoundError, UnknownFieldError, UnknownModelError
 from histfixtures.management.commands import loadfixture
 from tests.utils import apps_at, migrate, snapshot
 
@@ -283,6 +283,34 @@ def test_state_names_the_fixtures_close_to_a_misspelt_label(db: None) -> None:
 
     assert caught.value.message == "No fixture named 'library_intial' found."
     assert "Did you mean 'library_initial'" in str(caught.value.hint)
+
+
+@pytest.mark.parametrize("format", ["json", "xml"])
+def test_unknown_field_hint_tells_the_fields_history(
+    db: None, tmp_path: Path, format: str
+) -> None:
+    fixture = tmp_path / f"old_title.{format}"
+    if format == "json":
+        fixture.write_text(
+            json.dumps(
+                [{"model": "library.book", "pk": 900, "fields": {"title": "Old"}}]
+            )
+        )
+    else:
+        fixture.write_text(
+            '<?xml version="1.0" encoding="utf-8"?><django-objects version="1.0">'
+            '<object model="library.book" pk="900">'
+            '<field name="title" type="CharField">Old</field></object>'
+            "</django-objects>"
+        )
+
+    with pytest.raises(UnknownFieldError) as caught:
+        run("loadfixture", str(fixture), state="library.0011")
+
+    assert str(caught.value.hint).startswith(
+        "library.book.title: added by library.0001_initial; renamed to headline "
+        "by library.0004_rename_book_title. "
+    )
 
 
 # --- --batch-size -------------------------------------------------------------

@@ -22,6 +22,7 @@ from histfixtures.exceptions import (
     MalformedFixtureError,
     UnknownFieldError,
 )
+from histfixtures.history import describe_field_history
 from histfixtures.natural_keys import NaturalKeyResolver
 from histfixtures.serializers.python import get_model
 
@@ -96,7 +97,10 @@ class Deserializer(xml_serializer.Deserializer):
                     f"{meta.label} has no field named {name!r} at this migration "
                     "state.",
                     field=name,
-                    hint=f"Its fields here are: {', '.join(sorted(names))}.",
+                    hint=describe_field_history(
+                        meta.app_label, meta.model_name or "", name
+                    )
+                    + f"Its fields here are: {', '.join(sorted(names))}.",
                 )
 
     def _handle_fk_field_node(
