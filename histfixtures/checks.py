@@ -41,10 +41,13 @@ from histfixtures.exceptions import (
     MalformedFixtureError,
 )
 from histfixtures.history import (
+    adds_field,
     creates,
     describe_field_history,
+    field_creations,
     model_creations,
     model_history,
+    model_names,
 )
 from histfixtures.operations import LoadFixture
 from histfixtures.types import RawObject
@@ -273,11 +276,13 @@ class _OperationCheck:
                 id="histfixtures.E003",
             )
         if problem.kind == "field":
+            field = str(problem.field)
             return Error(
                 f"The fixture {fixture}, loaded by {self.name}, names the field "
-                f"{problem.field!r} of {problem.model}, which it does not have at "
+                f"{field!r} of {problem.model}, which it does not have at "
                 f"that migration's state: {where}.",
-                hint=f"{_field_history(problem.model, problem.field)}"
+                hint=self.field_ordering_hint(problem.model, field, label)
+                or f"{_field_history(problem.model, field)}"
                 f"Its fields here are: {problem.hint}. {new_migration}.",
                 obj=self.migration,
                 id="histfixtures.E004",
@@ -307,11 +312,31 @@ class _OperationCheck:
             for operation in self.migration.operations[self.position + 1 :]:
                 name = creates(operation, model_name)
                 if name is not None:
-                    return (
-                        f"{app_label}.{name} is created by the "
-                        f"{type(operation).__name__} after this LoadFixture in "
-                        f"{self.name}: move the LoadFixture after it."
-                    )
+                    return self.move_after(f"{app_label}.{name}", "created", operation)
+        creations = model_creations(self.loader, app_label, model_name)
+        return self.placement(model, "created", creations, label)
+
+    def field_ordering_hint(self, model: str, field: str, label: str) -> str | None:
+        """:meth:`ordering_hint` for a field the model gets after this operation."""
+        app_label, _, model_name = model.lower().partition(".")
+        if app_label == self.migration.app_label:
+            names = model_names(self.loader, app_label, model_name)
+            for operation in self.migration.operations[self.position + 1 :]:
+                if adds_field(operation, names, field):
+                    return self.move_after(f"{model}.{field}", "added", operation)
+        creations = field_creations(self.loader, app_label, model_name, field)
+        return self.placement(f"{model}.{field}", "added", creations, label)
+
+    def move_after(self, what: str, made: str, operation: Any) -> str:
+        return (
+            f"{what} is {made} by the {type(operation).__name__} after this "
+            f"LoadFixture in {self.name}: move the LoadFixture after it."
+        )
+
+    def placement(
+        self, what: str, made: str, creations: list[tuple[str, str]], label: str
+    ) -> str | None:
+        """Where the operation belongs, when what makes ``what`` runs after it."""
         graph = self.loader.graph
         node = (self.migration.app_label, self.migration.name)
         written = node in graph.nodes
@@ -322,20 +347,19 @@ class _OperationCheck:
             for parent in ([node] if written else self.migration.dependencies)
             for ancestor in graph.forwards_plan(parent)
         }
-        creations = model_creations(self.loader, app_label, model_name)
         if not creations or any(c in ancestors for c in creations):
-            # The model existed before and was renamed or deleted since.
+            # It existed before and was renamed or removed since.
             return None
         first = creations[0]
         if written and node in graph.forwards_plan(first):
             return (
-                f"{model} is created by {first[0]}.{first[1]}, which comes after "
+                f"{what} is {made} by {first[0]}.{first[1]}, which comes after "
                 f"{self.name}: load the fixture in a migration after it "
                 f"(manage.py makefixturemigration {self.migration.app_label} "
                 f"{label} writes one after the app's latest migration)."
             )
         return (
-            f"{model} is created by {first[0]}.{first[1]}, which {self.name} does "
+            f"{what} is {made} by {first[0]}.{first[1]}, which {self.name} does "
             f"not depend on: add {first!r} to its dependencies."
         )
 
@@ -373,9 +397,9 @@ def _read_guarded(fixture: FixtureFile) -> Iterator[RawObject]:
         index += 1
 
 
-def _field_history(label: str, field: str | None) -> str:
+def _field_history(label: str, field: str) -> str:
     app_label, _, model_name = label.partition(".")
-    return describe_field_history(app_label, model_name, field) if field else ""
+    return describe_field_history(app_label, model_name, field)
 
 
 def _model_history(label: str) -> str:

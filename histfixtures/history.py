@@ -100,6 +100,45 @@ def describe_field_history(app_label: str, model_name: str, field_name: str) -> 
     return f"{app_label}.{model_name.lower()}.{field_name}: {'; '.join(events)}. "
 
 
+def field_creations(
+    loader: MigrationLoader, app_label: str, model_name: str, field_name: str
+) -> list[Node]:
+    """The migrations that make the field: AddField, RenameField to it, CreateModel."""
+    plan = app_plan(loader, app_label)
+    models = _model_names(loader, plan, model_name)
+    return [
+        node
+        for node in plan
+        if any(
+            adds_field(operation, models, field_name)
+            for operation in loader.graph.nodes[node].operations
+        )
+    ]
+
+
+def model_names(loader: MigrationLoader, app_label: str, model_name: str) -> set[str]:
+    """Every name the model had in its app's migrations, lower-cased."""
+    return _model_names(loader, app_plan(loader, app_label), model_name)
+
+
+def adds_field(operation: Operation, models: set[str], field_name: str) -> bool:
+    """Whether ``operation`` makes the field of a model with one of the names."""
+    field_name = field_name.lower()
+    if isinstance(operation, CreateModel):
+        return operation.name_lower in models and any(
+            name.lower() == field_name for name, _ in operation.fields
+        )
+    if isinstance(operation, AddField):
+        return operation.model_name_lower in models and (
+            operation.name_lower == field_name
+        )
+    if isinstance(operation, RenameField):
+        return operation.model_name_lower in models and (
+            operation.new_name_lower == field_name
+        )
+    return False
+
+
 def _model_names(
     loader: MigrationLoader, plan: list[Node], model_name: str
 ) -> set[str]:

@@ -194,6 +194,20 @@ def test_histfixtures_E004_tells_the_fields_history(settings: Any) -> None:
     )
 
 
+def test_histfixtures_E004_before_the_addfield_in_its_migration(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_before_addfield")
+
+    finding = only_finding(library_findings(), "histfixtures.E004")
+
+    assert "'pages' of library.book" in finding.msg
+    assert finding.hint == (
+        "library.book.pages is added by the AddField after this LoadFixture in "
+        "library.0002_load: move the LoadFixture after it."
+    )
+
+
 def test_histfixtures_E005(settings: Any) -> None:
     use_scenario(settings, "checks_natural_key")
 
