@@ -40,7 +40,15 @@ from histfixtures.exceptions import (
     FixtureNotFoundError,
     MalformedFixtureError,
 )
-from histfixtures.history import model_history
+from histfixtures.history import (
+    adds_field,
+    creates,
+    describe_field_history,
+    field_creations,
+    model_creations,
+    model_history,
+    model_names,
+)
 from histfixtures.operations import LoadFixture
 from histfixtures.types import RawObject
 from histfixtures.validation import (
@@ -57,6 +65,15 @@ _NEW_MIGRATION = (
     "If the fixture was re-dumped for newer models, restore the version written "
     "for this migration (e.g. from version control) and load the new one in a "
     "new migration: manage.py makefixturemigration {app_label} {label}"
+)
+
+
+# For a migration not written yet (makefixturemigration): the fixture is
+# older than the models at the end of the graph.
+_UPGRADE = (
+    "If the fixture was dumped for older models, bring it up to date with "
+    "manage.py upgradefixture {label} (with --from app_label.migration_name "
+    "if it does not record its state), or dump it again"
 )
 
 
@@ -92,6 +109,19 @@ def check_load_fixtures(
     return messages
 
 
+def check_new_operation(
+    loader: MigrationLoader, migration: Migration, operation: LoadFixture
+) -> list[CheckMessage]:
+    """
+    The findings for the only operation of a migration not written yet.
+
+    makefixturemigration refuses to write a migration these checks would
+    then report, in their words.
+    """
+    state = loader.project_state(list(migration.dependencies), at_end=True)
+    return _OperationCheck(loader, migration, 0, operation, state=state).run()
+
+
 # The module of Django's ``check`` command.
 _CHECK_COMMAND = "django.core.management.commands.check"
 
@@ -125,12 +155,13 @@ class _OperationCheck:
         migration: Migration,
         position: int,
         operation: LoadFixture,
+        state: ProjectState | None = None,
     ) -> None:
         self.loader = loader
         self.migration = migration
         self.position = position
         self.operation = operation
-        self._state: ProjectState | None = None
+        self._state = state
         self.name = f"{migration.app_label}.{migration.name}"
 
     @property
@@ -231,24 +262,28 @@ class _OperationCheck:
     ) -> Error:
         objects = "an object" if problem.count == 1 else f"{problem.count} objects"
         where = f"{objects} (first at index {problem.index}, pk={problem.pk!r})"
-        new_migration = _NEW_MIGRATION.format(
-            app_label=self.migration.app_label, label=label
-        )
+        node = (self.migration.app_label, self.migration.name)
+        advice = _NEW_MIGRATION if node in self.loader.graph.nodes else _UPGRADE
+        new_migration = advice.format(app_label=self.migration.app_label, label=label)
         if problem.kind == "model":
             return Error(
                 f"The fixture {fixture}, loaded by {self.name}, names the model "
                 f"{problem.model!r}, which does not exist at that migration's "
                 f"state: {where}.",
-                hint=f"{_model_history(problem.model)}{new_migration}.",
+                hint=self.ordering_hint(problem.model, label)
+                or f"{_model_history(problem.model)}{new_migration}.",
                 obj=self.migration,
                 id="histfixtures.E003",
             )
         if problem.kind == "field":
+            field = str(problem.field)
             return Error(
                 f"The fixture {fixture}, loaded by {self.name}, names the field "
-                f"{problem.field!r} of {problem.model}, which it does not have at "
+                f"{field!r} of {problem.model}, which it does not have at "
                 f"that migration's state: {where}.",
-                hint=f"Its fields here are: {problem.hint}. {new_migration}.",
+                hint=self.field_ordering_hint(problem.model, field, label)
+                or f"{_field_history(problem.model, field)}"
+                f"Its fields here are: {problem.hint}. {new_migration}.",
                 obj=self.migration,
                 id="histfixtures.E004",
             )
@@ -262,6 +297,70 @@ class _OperationCheck:
             "primary keys (manage.py dumpfixture without --natural-foreign).",
             obj=self.migration,
             id="histfixtures.E005",
+        )
+
+    def ordering_hint(self, model: str, label: str) -> str | None:
+        """
+        What to change when the model is made after this operation runs.
+
+        A model created later in this migration, later in the history, or
+        in a migration this one does not depend on is a mistake in where
+        the operation is, not in the fixture: say where it belongs.
+        """
+        app_label, _, model_name = model.lower().partition(".")
+        if app_label == self.migration.app_label:
+            for operation in self.migration.operations[self.position + 1 :]:
+                name = creates(operation, model_name)
+                if name is not None:
+                    return self.move_after(f"{app_label}.{name}", "created", operation)
+        creations = model_creations(self.loader, app_label, model_name)
+        return self.placement(model, "created", creations, label)
+
+    def field_ordering_hint(self, model: str, field: str, label: str) -> str | None:
+        """:meth:`ordering_hint` for a field the model gets after this operation."""
+        app_label, _, model_name = model.lower().partition(".")
+        if app_label == self.migration.app_label:
+            names = model_names(self.loader, app_label, model_name)
+            for operation in self.migration.operations[self.position + 1 :]:
+                if adds_field(operation, names, field):
+                    return self.move_after(f"{model}.{field}", "added", operation)
+        creations = field_creations(self.loader, app_label, model_name, field)
+        return self.placement(f"{model}.{field}", "added", creations, label)
+
+    def move_after(self, what: str, made: str, operation: Any) -> str:
+        return (
+            f"{what} is {made} by the {type(operation).__name__} after this "
+            f"LoadFixture in {self.name}: move the LoadFixture after it."
+        )
+
+    def placement(
+        self, what: str, made: str, creations: list[tuple[str, str]], label: str
+    ) -> str | None:
+        """Where the operation belongs, when what makes ``what`` runs after it."""
+        graph = self.loader.graph
+        node = (self.migration.app_label, self.migration.name)
+        written = node in graph.nodes
+        # A migration not written yet (makefixturemigration) has only its
+        # dependencies in the graph.
+        ancestors = {
+            ancestor
+            for parent in ([node] if written else self.migration.dependencies)
+            for ancestor in graph.forwards_plan(parent)
+        }
+        if not creations or any(c in ancestors for c in creations):
+            # It existed before and was renamed or removed since.
+            return None
+        first = creations[0]
+        if written and node in graph.forwards_plan(first):
+            return (
+                f"{what} is {made} by {first[0]}.{first[1]}, which comes after "
+                f"{self.name}: load the fixture in a migration after it "
+                f"(manage.py makefixturemigration {self.migration.app_label} "
+                f"{label} writes one after the app's latest migration)."
+            )
+        return (
+            f"{what} is {made} by {first[0]}.{first[1]}, which {self.name} does "
+            f"not depend on: add {first!r} to its dependencies."
         )
 
 
@@ -296,6 +395,11 @@ def _read_guarded(fixture: FixtureFile) -> Iterator[RawObject]:
             ) from exc
         yield obj
         index += 1
+
+
+def _field_history(label: str, field: str) -> str:
+    app_label, _, model_name = label.partition(".")
+    return describe_field_history(app_label, model_name, field)
 
 
 def _model_history(label: str) -> str:

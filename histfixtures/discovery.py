@@ -21,6 +21,7 @@ happens when the file is opened or while a parser streams it.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import functools
 import io
@@ -372,11 +373,7 @@ def _find_file(finder: _Finder, label: str) -> FixtureFile:
         )
     ]
     if not matches:
-        raise FixtureNotFoundError(
-            f"No fixture named {label!r} found.",
-            fixture=label,
-            hint=f"Searched {', '.join(_humanize(d) for d in fixture_dirs)}.",
-        )
+        raise _not_found(finder, label, basename, fixture_dirs)
     own = finder.own_fixture_dir
     if len(matches) > 1 and not (
         own is not None
@@ -393,6 +390,69 @@ def _find_file(finder: _Finder, label: str) -> FixtureFile:
     _, file_ser_fmt, file_cmp_fmt = finder.parse_name(os.path.basename(path))
     assert file_ser_fmt is not None  # Every target name ends with a format.
     return FixtureFile(path, file_ser_fmt, file_cmp_fmt)
+
+
+def _not_found(
+    finder: _Finder, label: str, basename: str, fixture_dirs: list[str]
+) -> FixtureNotFoundError:
+    """
+    The error for a label that matches no file: what was searched, and why.
+
+    It names an ``app_label`` option that restricted the search (and a typo
+    in it, which would otherwise go unseen), and the fixtures with names
+    close to the label's.
+    """
+    hints = []
+    if finder.app_label is not None:
+        labels = sorted(config.label for config in live_apps.get_app_configs())
+        if finder.app_label in labels:
+            hints.append(
+                f"app_label={finder.app_label!r} restricts the search to that "
+                "app's fixtures/ directory and FIXTURE_DIRS."
+            )
+        else:
+            close = difflib.get_close_matches(finder.app_label, labels, n=3)
+            hints.append(
+                f"app_label={finder.app_label!r} is not the label of an installed "
+                "app" + (f"; did you mean {_either(close)}?" if close else ".")
+            )
+    hints.append(f"Searched {', '.join(_humanize(d) for d in fixture_dirs)}.")
+    # Stricter than difflib's default: fixture names often share a long
+    # prefix (the app's name), which alone would make them look alike.
+    close = difflib.get_close_matches(
+        basename, _fixture_names(finder, fixture_dirs), n=3, cutoff=0.75
+    )
+    if close:
+        folder = os.path.dirname(label)
+        close = [os.path.join(folder, name) if folder else name for name in close]
+        hints.append(f"Did you mean {_either(close)}?")
+    return FixtureNotFoundError(
+        f"No fixture named {label!r} found.", fixture=label, hint=" ".join(hints)
+    )
+
+
+def _fixture_names(finder: _Finder, fixture_dirs: list[str]) -> list[str]:
+    """The labels, without extensions, of the fixture files in the directories."""
+    names = set()
+    for directory in fixture_dirs:
+        try:
+            entries = os.listdir(directory or ".")
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                name, ser_fmt, _ = finder.parse_name(entry)
+            except CommandError:
+                continue
+            if ser_fmt is None:
+                continue
+            # A database-specific fixture (name.default.json) has the label name.
+            names.add(name.removesuffix(f".{finder.using}") if finder.using else name)
+    return sorted(names)
+
+
+def _either(names: list[str]) -> str:
+    return " or ".join(repr(name) for name in names)
 
 
 def _humanize(directory: str) -> str:

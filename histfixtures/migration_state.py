@@ -24,7 +24,6 @@ Everything here drops tables: it refuses to run outside a test run.
 
 from __future__ import annotations
 
-import difflib
 import io
 import unittest
 from collections.abc import Iterable, Sequence
@@ -47,14 +46,18 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState
 
 from histfixtures import state_copies
-from histfixtures.exceptions import FixtureError
 from histfixtures.loading import load
+from histfixtures.migration_names import (
+    Node,
+    UnknownStateError,
+    find_node,
+    split_label,
+)
 from histfixtures.operations import LoadFixture
 from histfixtures.options import LoadOptions
 from histfixtures.results import LoadResult
 from histfixtures.runpython import FixtureLoader, FixtureUnloader
 
-Node: TypeAlias = tuple[str, str]
 #: One target: ``("shop", "0003_book_price")``, a unique prefix of the name
 #: (``("shop", "0003")``), ``("shop", None)`` or ``("shop", "zero")`` for
 #: "no migration of shop", or the string ``"shop.0003_book_price"``.
@@ -66,10 +69,6 @@ Targets: TypeAlias = "Target | Sequence[Target]"
 #: it still holds the data that its migrations created.
 REUSE_MARKER_TABLE = "histfixtures_kept_test_db"
 CLEAN, IN_USE = "clean", "in use"
-
-
-class UnknownStateError(FixtureError, LookupError):
-    """A migration state that the migration graph does not have."""
 
 
 class MigrationState(Protocol):
@@ -296,75 +295,21 @@ def _is_single(target: Any) -> bool:
 
 def _resolve(loader: MigrationLoader, target: Any) -> Node:
     if isinstance(target, str):
-        app_label, _, name = target.partition(".")
-        if not name:
-            raise UnknownStateError(
-                f"{target!r} is not a migration state.",
-                state=target,
-                hint="Write 'app_label.migration_name', e.g. 'shop.0003_book_price', "
-                "or the node ('shop', '0003_book_price').",
-            )
+        app_label, name = split_label(target)
     elif _is_single(target):
         app_label, name = target
     else:
         raise TypeError(
             f"A migration target is ('app_label', 'migration_name'); got {target!r}."
         )
-    _check_app(loader, app_label)
-    if name is None or name == "zero":
-        return (app_label, "zero")
-    names = sorted(n for a, n in loader.graph.nodes if a == app_label)
-    if name in names:
-        return (app_label, name)
-    candidates = [n for n in names if n.startswith(name)]
-    if len(candidates) == 1:
-        return (app_label, candidates[0])
-    state = f"{app_label}.{name}"
-    if candidates:
-        raise UnknownStateError(
-            f"The migration state {state} is ambiguous.",
-            state=state,
-            hint="It could be "
-            + ", ".join(f"{app_label}.{n}" for n in candidates)
-            + "; give more of the name.",
-        )
-    close = _close_names(name, names)
-    raise UnknownStateError(
-        f"There is no migration state {state}.",
-        state=state,
-        hint=(
-            "Close names: " + ", ".join(f"{app_label}.{n}" for n in close) + "."
-            if close
-            else f"{app_label}'s migrations are "
-            + ", ".join(f"{app_label}.{n}" for n in names)
-            + "."
-        ),
-    )
+    _skip_if_disabled(loader, app_label)
+    return find_node(loader, app_label, name, zero=True)
 
 
-def _close_names(name: str, names: list[str]) -> list[str]:
-    number = name.split("_", 1)[0]
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-    close += [n for n in names if number and n.split("_", 1)[0] == number]
-    return list(dict.fromkeys(close))
-
-
-def _check_app(loader: MigrationLoader, app_label: str) -> None:
-    if not _is_installed_label(app_label):
-        labels = [config.label for config in live_apps.get_app_configs()]
-        close = difflib.get_close_matches(app_label, labels, n=3, cutoff=0.5)
-        raise UnknownStateError(
-            f"There is no installed app {app_label!r}.",
-            state=app_label,
-            hint=(
-                "Close names: " + ", ".join(close) + "."
-                if close
-                else "Installed apps with migrations: "
-                + ", ".join(sorted(loader.migrated_apps))
-                + "."
-            ),
-        )
-    if app_label in loader.migrated_apps:
+def _skip_if_disabled(loader: MigrationLoader, app_label: str) -> None:
+    """Skip the test when the app's migrations are turned off."""
+    installed = any(c.label == app_label for c in live_apps.get_app_configs())
+    if app_label in loader.migrated_apps or not installed:
         return
     module, explicit = loader.migrations_module(app_label)
     if module is None and explicit:
@@ -375,15 +320,6 @@ def _check_app(loader: MigrationLoader, app_label: str) -> None:
             "or MIGRATION_MODULES), so the test database has no migration "
             "states to go to."
         )
-    raise UnknownStateError(
-        f"The app {app_label!r} has no migrations.",
-        state=app_label,
-        hint="Apps with migrations: " + ", ".join(sorted(loader.migrated_apps)) + ".",
-    )
-
-
-def _is_installed_label(app_label: str) -> bool:
-    return any(config.label == app_label for config in live_apps.get_app_configs())
 
 
 def _excluded_and_required(

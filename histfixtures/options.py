@@ -9,10 +9,12 @@ through ``migrate``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, get_args
 
+from django.apps import apps as live_apps
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Model
 
@@ -67,7 +69,13 @@ class LoadOptions:
 
     @classmethod
     def from_kwargs(cls, options: Mapping[str, Any]) -> LoadOptions:
-        """Build options from keyword arguments, refusing unknown names."""
+        """
+        Build options given in Python (a migration, a test), refusing typos.
+
+        Unknown names are refused, and so is an ``app_label`` that no
+        installed app has. ``loadfixture`` builds its options directly
+        instead: ``loaddata --app`` accepts any label, and it must too.
+        """
         known = {f.name for f in fields(cls) if f.init}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -75,7 +83,10 @@ class LoadOptions:
                 f"Unknown option(s) {', '.join(unknown)}; "
                 f"valid options are {', '.join(sorted(known))}."
             )
-        return cls(**options)
+        loaded = cls(**options)
+        if loaded.app_label is not None:
+            _check_app_label(loaded.app_label)
+        return loaded
 
     def explicit(self) -> dict[str, Any]:
         """The options that differ from their defaults, for deconstruct()."""
@@ -119,3 +130,29 @@ def _check_natural_keys(natural_keys: NaturalKeys) -> None:
                 f"natural_keys[{label!r}] must be a list of field names; "
                 f"got {key_fields!r}."
             )
+
+
+def _check_app_label(app_label: str) -> None:
+    """
+    Refuse an ``app_label`` that is no installed app's label.
+
+    With it, only that app's ``fixtures/`` directory is searched (and
+    FIXTURE_DIRS), so a typo would only show later as "No fixture named
+    ...". Before the app registry is populated (a migration module imported
+    by hand) nothing can be told; the load then fails naming the label.
+    """
+    if not isinstance(app_label, str) or not app_label:
+        raise ValueError(f"app_label must be an app label; got {app_label!r}.")
+    if not live_apps.apps_ready:
+        return
+    labels = sorted(config.label for config in live_apps.get_app_configs())
+    if app_label in labels:
+        return
+    close = difflib.get_close_matches(app_label, labels, n=3, cutoff=0.6)
+    raise ValueError(
+        f"app_label={app_label!r} is not the label of an installed app"
+        + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ".")
+        + " If the app was removed from INSTALLED_APPS, remove app_label from "
+        "this migration: only installed apps' fixtures/ directories are "
+        "searched, so it no longer restricts anything."
+    )

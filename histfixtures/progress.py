@@ -6,16 +6,54 @@ the verbosity is 1 or more, so captured or redirected output never holds it.
 A load that finishes within the first interval draws nothing at all; a longer
 one shows ``Loading fixture 'label': N object(s)``, redrawn in place at most
 every ``INTERVAL`` seconds, and ends it with a newline.
+
+A line longer than the terminal would wrap, and every redraw would then add
+a line instead of replacing one: a fixture path is shown relative to the
+working directory, and shortened on the left to keep the line within 79
+columns (for counts of up to seven digits).
 """
 
 from __future__ import annotations
 
+import os
 from time import monotonic
 
 from django.core.management.base import OutputWrapper
 
 # Seconds between two redraws, and before the first one.
 INTERVAL = 0.2
+
+#: The widest label shown: the line stays within 79 columns up to 9,999,999.
+LABEL_WIDTH = 79 - len("Loading fixture '': 1234567 object(s)")
+_ELLIPSIS = "..."  # ASCII: stderr may not take other characters.
+
+
+def short_label(label: str) -> str:
+    """
+    ``label`` as the line shows it.
+
+    A path from the working directory when it lies there, with leading
+    directories left out to fit ``LABEL_WIDTH``.
+    """
+    try:
+        relative = os.path.relpath(label)
+    except ValueError:  # Another drive (Windows).
+        relative = label
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        relative = label
+    if len(relative) <= LABEL_WIDTH:
+        return relative
+    parts = relative.split(os.sep)
+    tail = parts[-1]
+    for part in reversed(parts[:-1]):
+        longer = part + os.sep + tail
+        if len(_ELLIPSIS + os.sep + longer) > LABEL_WIDTH:
+            break
+        tail = longer
+    shown = _ELLIPSIS + os.sep + tail
+    if len(shown) > LABEL_WIDTH:  # The file name alone is too long.
+        shown = _ELLIPSIS + relative[len(_ELLIPSIS) - LABEL_WIDTH :]
+    return shown
 
 
 def _plain(text: str) -> str:
@@ -29,6 +67,7 @@ class Progress:
     def __init__(self, stream: OutputWrapper, label: str) -> None:
         self.stream = stream
         self.label = label
+        self.shown_label = short_label(label)
         self.count = 0
         self.shown: int | None = None  # The count on screen, if any.
         # Looked up on the module at call time, so tests can replace the clock.
@@ -53,7 +92,7 @@ class Progress:
     def _draw(self) -> None:
         self.shown = self.count
         self.stream.write(
-            f"\rLoading fixture '{self.label}': {self.count} object(s)",
+            f"\rLoading fixture '{self.shown_label}': {self.count} object(s)",
             style_func=_plain,
             ending="",
         )

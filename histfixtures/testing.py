@@ -23,11 +23,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import TransactionTestCase
 
+from histfixtures.migration_names import UnknownStateError
 from histfixtures.migration_state import (
     DatabaseMigrationState,
     MigrationState,
     Targets,
-    UnknownStateError,
     flush,
     rebuild_test_database,
     restore_migration_data,

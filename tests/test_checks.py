@@ -21,8 +21,9 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.runner import DiscoverRunner
 
-from histfixtures import LoadFixture
+from histfixtures import FixtureNotFoundError, LoadFixture, loader
 from histfixtures.checks import check_load_fixtures
+from histfixtures.discovery import find_fixture_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -63,6 +64,38 @@ def test_histfixtures_E001(settings: Any) -> None:
     assert "correct the label" in finding.hint
 
 
+def test_histfixtures_E001_suggests_the_fixtures_with_close_names(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_misspelt_fixture")
+
+    finding = only_finding(library_findings(), "histfixtures.E001")
+
+    assert "'checks_vaild'" in finding.msg
+    assert "Did you mean 'checks_valid'?" in finding.hint
+
+
+def test_histfixtures_E001_names_a_misspelt_app_label(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A migration imported before the app registry is ready cannot be told
+    # off at import; the load (and the check) then names the label.
+    monkeypatch.setattr(apps, "apps_ready", False)
+    operation = LoadFixture("library_initial", app_label="libary")
+    monkeypatch.undo()
+
+    with pytest.raises(FixtureNotFoundError) as caught:
+        find_fixture_files(
+            operation.labels, using="default", app_label=operation.options.app_label
+        )
+
+    assert caught.value.hint is not None
+    assert (
+        "app_label='libary' is not the label of an installed app; did you mean "
+        "'library'?" in caught.value.hint
+    )
+
+
 def test_histfixtures_E002(settings: Any) -> None:
     use_scenario(settings, "checks_malformed_fixture")
 
@@ -92,6 +125,50 @@ def test_histfixtures_E003(settings: Any) -> None:
     )
 
 
+def test_histfixtures_E003_before_the_createmodel_in_its_migration(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_before_create")
+
+    finding = only_finding(library_findings(), "histfixtures.E003")
+
+    assert "'library.tag'" in finding.msg
+    assert finding.hint == (
+        "library.Tag is created by the CreateModel after this LoadFixture in "
+        "library.0002_load: move the LoadFixture after it."
+    )
+
+
+def test_histfixtures_E003_before_the_migration_that_creates_the_model(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_before_model_migration")
+
+    finding = only_finding(library_findings(), "histfixtures.E003")
+
+    assert finding.hint == (
+        "library.tag is created by library.0003_tag, which comes after "
+        "library.0002_load: load the fixture in a migration after it "
+        "(manage.py makefixturemigration library checks_tag.json writes one "
+        "after the app's latest migration)."
+    )
+
+
+def test_histfixtures_E003_without_a_dependency_on_the_models_app(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_without_dependency")
+
+    finding = only_finding(library_findings(), "histfixtures.E003")
+
+    assert "'members.club'" in finding.msg
+    assert finding.hint == (
+        "members.club is created by members.0001_initial, which "
+        "library.0002_load does not depend on: add ('members', '0001_initial') "
+        "to its dependencies."
+    )
+
+
 def test_histfixtures_E004(settings: Any) -> None:
     use_scenario(settings, "checks_unknown_field")
 
@@ -100,6 +177,35 @@ def test_histfixtures_E004(settings: Any) -> None:
     assert str(FIXTURES / "checks_unknown_field.yaml") in finding.msg
     assert "'headline' of library.book" in finding.msg
     assert "Its fields here are: author, id, title." in finding.hint
+
+
+def test_histfixtures_E004_tells_the_fields_history(settings: Any) -> None:
+    use_scenario(settings, "checks_renamed_field")
+
+    finding = only_finding(
+        library_findings(), "histfixtures.E004", migration="library.0003_load"
+    )
+
+    assert "'title' of library.book" in finding.msg
+    assert finding.hint.startswith(
+        "library.book.title: added by library.0001_initial; renamed to headline "
+        "by library.0002_rename_book_title. Its fields here are: author, "
+        "headline, id. "
+    )
+
+
+def test_histfixtures_E004_before_the_addfield_in_its_migration(
+    settings: Any,
+) -> None:
+    use_scenario(settings, "checks_load_before_addfield")
+
+    finding = only_finding(library_findings(), "histfixtures.E004")
+
+    assert "'pages' of library.book" in finding.msg
+    assert finding.hint == (
+        "library.book.pages is added by the AddField after this LoadFixture in "
+        "library.0002_load: move the LoadFixture after it."
+    )
 
 
 def test_histfixtures_E005(settings: Any) -> None:
@@ -184,6 +290,21 @@ def test_a_bad_pin_fails_when_the_migration_is_imported(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         LoadFixture(*labels, sha256=sha256)
+
+
+@pytest.mark.parametrize("make", [LoadFixture, loader], ids=["LoadFixture", "loader"])
+def test_a_misspelt_app_label_fails_when_the_migration_is_imported(
+    make: Any,
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        make("library_initial", app_label="libary")
+
+    message = str(caught.value)
+    assert message.startswith(
+        "app_label='libary' is not the label of an installed app; did you mean "
+        "'library'?"
+    )
+    assert "removed from INSTALLED_APPS" in message
 
 
 def test_a_pin_survives_deconstruction_and_is_left_out_when_absent() -> None:

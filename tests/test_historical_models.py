@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import django.apps
@@ -388,3 +390,28 @@ def test_loaddata_exclude_of_an_unknown_label_is_refused_inside_the_block(
     ):
         call_command("loaddata", "library_initial", exclude=["nosuchapp"], verbosity=0)
     _live_registry_is_restored()
+
+
+# --- the documentation ------------------------------------------------------------
+
+
+def test_documented_loaddata_calls_inside_the_block_name_the_database() -> None:
+    # Without database=, loaddata writes to "default" whichever database is
+    # being migrated: a recipe users copy must not leave it out.
+    docs = Path(__file__).parent.parent / "docs"
+    blocks = [
+        (path.name, block)
+        for path in sorted(docs.rglob("*.rst"))
+        for block in path.read_text().split(".. code-block:: python")[1:]
+    ]
+    calls = [
+        (name, call)
+        for name, block in blocks
+        if "with historical_models(" in block
+        for call in re.findall(r"call_command\(\s*\"loaddata\"[^)]*\)", block)
+    ]
+
+    assert {name for name, _ in calls} >= {"tutorial.rst", "context.rst"}
+    assert [
+        (name, call) for name, call in calls if "database=schema_editor" not in call
+    ] == []

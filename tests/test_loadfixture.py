@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import signals
 
 import library
-from histfixtures import UnknownModelError
+from histfixtures import FixtureNotFoundError, UnknownFieldError, UnknownModelError
 from histfixtures.management.commands import loadfixture
 from tests.utils import apps_at, migrate, snapshot
 
@@ -226,32 +226,44 @@ def test_state_warns_when_the_database_is_not_at_that_state(
     [
         (
             "libary.0001_initial",
-            r"no app with migrations is labelled 'libary'\. Did you mean 'library'\?",
+            r"^--state libary\.0001_initial: There is no installed app 'libary'\. "
+            r"Did you mean 'library'\?$",
         ),
         (
             "sohp.0001_initial",
-            r"no app with migrations is labelled 'sohp'\. Did you mean 'shop'\?",
+            r"There is no installed app 'sohp'\. Did you mean 'shop'\?$",
         ),
         (
             "library.0002_laod_initial_catalog",
-            r"app 'library' has no migration '0002_laod_initial_catalog'\. "
-            r"Did you mean library\.0002_load_initial_catalog\?",
+            r"There is no migration state library\.0002_laod_initial_catalog\. "
+            r"Did you mean library\.0002_load_initial_catalog\?$",
         ),
         (
             "library.initail",
-            r"has no migration 'initail'\. Did you mean library\.0001_initial\?",
+            r"no migration state library\.initail\. Did you mean "
+            r"library\.0001_initial\?$",
         ),
         (
             "library.0099",
-            r"has no migration '0099'\. Its migrations: library\.0001_initial, "
-            r"library\.0002_load_initial_catalog, .*, library\.0011_writer_slug\.",
+            r"no migration state library\.0099\. The migrations of library: "
+            r"library\.0001_initial, library\.0002_load_initial_catalog, .*, "
+            r"library\.0011_writer_slug\.$",
         ),
         (
             "library.00",
-            r"more than one migration matches: library\.0001_initial, .*"
-            r"library\.0011_writer_slug\. Please be more specific\.",
+            r"The migration state library\.00 is ambiguous\. It could be "
+            r"library\.0001_initial, .*library\.0011_writer_slug; give more of "
+            r"the name\.$",
         ),
-        ("library", r"--state takes app_label\.migration_name"),
+        (
+            "library",
+            r"^--state library: 'library' is not a migration state\. Write "
+            r"app_label\.migration_name",
+        ),
+        (
+            "library.zero",
+            r"library\.zero \(none of library's migrations\) is not a state",
+        ),
     ],
 )
 def test_unknown_state_is_a_command_error_with_suggestions(
@@ -263,6 +275,42 @@ def test_unknown_state_is_a_command_error_with_suggestions(
         run("loadfixture", "library_initial", state=state)
 
     assert snapshot() == before
+
+
+def test_state_names_the_fixtures_close_to_a_misspelt_label(db: None) -> None:
+    with pytest.raises(FixtureNotFoundError) as caught:
+        run("loadfixture", "library_intial", state="library.0002")
+
+    assert caught.value.message == "No fixture named 'library_intial' found."
+    assert "Did you mean 'library_initial'" in str(caught.value.hint)
+
+
+@pytest.mark.parametrize("format", ["json", "xml"])
+def test_unknown_field_hint_tells_the_fields_history(
+    db: None, tmp_path: Path, format: str
+) -> None:
+    fixture = tmp_path / f"old_title.{format}"
+    if format == "json":
+        fixture.write_text(
+            json.dumps(
+                [{"model": "library.book", "pk": 900, "fields": {"title": "Old"}}]
+            )
+        )
+    else:
+        fixture.write_text(
+            '<?xml version="1.0" encoding="utf-8"?><django-objects version="1.0">'
+            '<object model="library.book" pk="900">'
+            '<field name="title" type="CharField">Old</field></object>'
+            "</django-objects>"
+        )
+
+    with pytest.raises(UnknownFieldError) as caught:
+        run("loadfixture", str(fixture), state="library.0011")
+
+    assert str(caught.value.hint).startswith(
+        "library.book.title: added by library.0001_initial; renamed to headline "
+        "by library.0004_rename_book_title. "
+    )
 
 
 # --- --batch-size -------------------------------------------------------------
@@ -719,15 +767,16 @@ def test_progress_line_is_drawn_on_a_terminal_for_a_long_load(
     db: None, latest_fixture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    monkeypatch.chdir(latest_fixture.parent)
     stdout = io.StringIO()
 
     with terminal() as (stream, read):
         call_command("loadfixture", str(latest_fixture), stdout=stdout, stderr=stream)
         shown = read()
 
-    label = str(latest_fixture)
-    assert shown.startswith(f"\rLoading fixture '{label}': 1 object(s)")
-    assert shown.endswith(f"\rLoading fixture '{label}': 7 object(s)\n")
+    # The path from the working directory.
+    assert shown.startswith("\rLoading fixture 'lf_catalog.json': 1 object(s)")
+    assert shown.endswith("\rLoading fixture 'lf_catalog.json': 7 object(s)\n")
     assert stdout.getvalue() == "Installed 7 object(s) from 1 fixture(s)\n"
 
 
@@ -736,6 +785,7 @@ def test_progress_line_is_drawn_for_a_load_at_a_state(
 ) -> None:
     at_library_0001()
     monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    monkeypatch.chdir(Path(library.__file__).parent.parent.parent)
     stdout = io.StringIO()
 
     with terminal() as (stream, read):
@@ -748,10 +798,31 @@ def test_progress_line_is_drawn_for_a_load_at_a_state(
         )
         shown = read()
 
-    path = str(Path(library.__file__).parent / "fixtures" / "library_initial.json")
+    # testproject/library/fixtures/library_initial.json, shortened to fit.
+    path = ".../library/fixtures/library_initial.json"
     assert shown.startswith(f"\rLoading fixture '{path}': 1 object(s)")
     assert shown.endswith(f"\rLoading fixture '{path}': 10 object(s)\n")
     assert stdout.getvalue() == "Installed 10 object(s) from 1 fixture(s)\n"
+
+
+def test_progress_line_of_a_long_path_outside_the_working_directory_fits_80_columns(
+    db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    deep = tmp_path / ("a_rather_long_directory_name_" * 2) / "fixtures"
+    deep.mkdir(parents=True)
+    fixture = write_fixture(deep / "lf_catalog.json", LATEST_OBJECTS)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    with terminal() as (stream, read):
+        call_command("loadfixture", str(fixture), stdout=io.StringIO(), stderr=stream)
+        shown = read()
+
+    lines = shown.strip("\n").split("\r")[1:]
+    assert lines[-1] == "Loading fixture '.../fixtures/lf_catalog.json': 7 object(s)"
+    assert max(len(line) for line in lines) <= 79
 
 
 def test_progress_line_is_redrawn_at_most_every_interval(

@@ -157,7 +157,34 @@ def test_a_missing_fixture_is_refused(migrations_dir: Path) -> None:
         make("library", "no_such_fixture")
 
 
-def test_a_fixture_that_does_not_fit_is_written_with_a_warning(
+def test_a_fixture_that_does_not_fit_is_refused_in_the_checks_words(
+    migrations_dir: Path,
+) -> None:
+    # library_initial was dumped at library 0001: Author is Writer since 0005.
+    with pytest.raises(CommandError) as caught:
+        make("library", "library_initial")
+
+    message = str(caught.value)
+    assert message.startswith(
+        "Not writing library.0012_load_library_initial: the system checks would "
+        "report it.\nlibrary.0012_load_library_initial: (histfixtures.E003) The "
+        "fixture "
+    )
+    assert "names the model 'library.author'" in message
+    assert "HINT: library.author: created by library.0001_initial; renamed to " in (
+        message
+    )
+    assert "bring it up to date with manage.py upgradefixture library_initial" in (
+        message
+    )
+    assert message.endswith(
+        "or pass --force to write the migration anyway "
+        "(and edit it, e.g. ignorenonexistent=True)."
+    )
+    assert not (migrations_dir / "0012_load_library_initial.py").exists()
+
+
+def test_force_writes_a_fixture_that_does_not_fit_with_the_findings_as_warnings(
     migrations_dir: Path,
 ) -> None:
     stderr = io.StringIO()
@@ -165,11 +192,39 @@ def test_a_fixture_that_does_not_fit_is_written_with_a_warning(
         "makefixturemigration",
         "library",
         "library_initial",
+        force=True,
         stdout=io.StringIO(),
         stderr=stderr,
     )
-    assert "'library.author'" in stderr.getvalue()
+
+    warnings = stderr.getvalue()
+    assert warnings.startswith(
+        "Warning: library.0012_load_library_initial: (histfixtures.E003) "
+    )
+    assert "'library.author'" in warnings
     assert (migrations_dir / "0012_load_library_initial.py").exists()
+    # The warnings are what the checks now report about the new migration
+    # (with other advice: before, the migration did not exist).
+    assert [line for line in warnings.splitlines() if "HINT" not in line] == [
+        f"Warning: {finding.obj}: ({finding.id}) {finding.msg}"
+        for finding in check_load_fixtures()
+    ]
+    assert "manage.py upgradefixture library_initial" in warnings
+
+
+def test_force_does_not_write_a_fixture_that_cannot_be_read(
+    migrations_dir: Path, tmp_path: Path, settings: Any
+) -> None:
+    fixture_dir = tmp_path / "fixtures"
+    fixture_dir.mkdir()
+    (fixture_dir / "broken.json").write_text('[{"model": "library.tag", ')
+    settings.FIXTURE_DIRS = [fixture_dir]
+
+    with pytest.raises(CommandError, match=r"\(histfixtures\.E002\)") as caught:
+        make("library", "broken", force=True)
+
+    assert "--force" not in str(caught.value)
+    assert list(migrations_dir.glob("0012_*")) == []
 
 
 def test_an_edit_after_pinning_is_reported_by_the_checks(

@@ -408,7 +408,7 @@ def test_bad_input_fails_the_test_and_leaves_the_database_usable(
         [
             "*UnknownStateError: There is no migration state "
             "library.0009_copy_publishers_names.",
-            "*hint: Close names: library.0009_copy_publisher_names*",
+            "*hint: Did you mean library.0009_copy_publisher_names?*",
             "*UnknownFieldError*",
             "*migration state: library.0008_book_publisher_name",
             "*UnknownStateError: The app 'histfixtures' has no migrations.",

@@ -30,7 +30,7 @@ from histfixtures.exceptions import (
     shorten,
 )
 from histfixtures.expected import describe
-from histfixtures.history import model_history
+from histfixtures.history import describe_field_history, model_history
 from histfixtures.natural_keys import NaturalKeyResolver, is_natural_key
 from histfixtures.rows import FixtureObject, row_fields
 
@@ -357,12 +357,13 @@ def _unknown_field(
         f.name for f in [*Model._meta.concrete_fields, *Model._meta.many_to_many]
     )
     close = difflib.get_close_matches(str(name), names, n=1)
+    meta = Model._meta
     return UnknownFieldError(
-        f"{Model._meta.label} has no field named {shorten(name)} at this "
-        "migration state.",
+        f"{meta.label} has no field named {shorten(name)} at this migration state.",
         field=str(name),
         value=value,
-        hint=(f"Did you mean {close[0]!r}? " if close else "")
+        hint=describe_field_history(meta.app_label, meta.model_name or "", str(name))
+        + (f"Did you mean {close[0]!r}? " if close else "")
         + f"Its fields here are: {', '.join(names)}. "
         "ignorenonexistent=True skips unknown fields.",
     )

@@ -25,6 +25,7 @@ from histfixtures.exceptions import (
     UnknownFieldError,
 )
 from histfixtures.expected import OutOfRange, describe
+from histfixtures.history import describe_field_history
 from histfixtures.natural_keys import NaturalKeyResolver
 from histfixtures.serializers.python import get_model
 
@@ -169,7 +170,10 @@ class Deserializer(xml_serializer.Deserializer):
                     f"{meta.label} has no field named {name!r} at this migration "
                     "state.",
                     field=name,
-                    hint=f"Its fields here are: {', '.join(sorted(names))}.",
+                    hint=describe_field_history(
+                        meta.app_label, meta.model_name or "", name
+                    )
+                    + f"Its fields here are: {', '.join(sorted(names))}.",
                 )
 
     def _handle_fk_field_node(

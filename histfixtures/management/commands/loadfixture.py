@@ -20,7 +20,6 @@ with the historical models of that state, for a database held at that state.
 from __future__ import annotations
 
 import argparse
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +31,6 @@ from django.core.management.utils import parse_apps_and_model_labels
 from django.core.serializers.base import DeserializedObject
 from django.db import connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django.db.migrations.loader import AmbiguityError, MigrationLoader
 from django.db.models.signals import m2m_changed, post_save, pre_save
 
 from histfixtures.exceptions import FixtureError
@@ -43,12 +41,11 @@ from histfixtures.interruption import (
     silence,
 )
 from histfixtures.loading import load
+from histfixtures.migration_names import parse_option
 from histfixtures.options import LoadOptions
 from histfixtures.progress import FileProgress, Progress
 from histfixtures.results import LoadResult
 from histfixtures.sequences import SequenceSnapshot
-
-Node = tuple[str, str]
 
 #: The state that a load with the live models reports.
 CURRENT_MODELS = "the current models"
@@ -257,7 +254,7 @@ class Command(loaddata.Command):
         using = options["database"]
         verbosity = options["verbosity"]
         executor = MigrationExecutor(connections[using])
-        node = resolve_state(executor.loader, state)
+        node = parse_option(executor.loader, state, "--state")
         label = f"{node[0]}.{node[1]}"
         if verbosity >= 1 and executor.migration_plan([node]):
             self.stderr.write(
@@ -325,74 +322,3 @@ def saves_send_signals(Model: type[models.Model]) -> bool:
         m2m_changed.has_listeners(field.remote_field.through)
         for field in Model._meta.many_to_many
     )
-
-
-def resolve_state(loader: MigrationLoader, state: str) -> Node:
-    """The graph node ``state`` names: app_label.migration_name or a prefix."""
-    app_label, dot, prefix = state.partition(".")
-    if not dot or not app_label or not prefix:
-        raise CommandError(
-            f"--state takes app_label.migration_name (such as "
-            f"library.0002_load_initial_catalog); got {state!r}."
-        )
-    migrated = sorted(loader.migrated_apps)
-    if app_label not in migrated:
-        raise CommandError(
-            f"--state {state}: no app with migrations is labelled {app_label!r}."
-            + _suggest(app_label, migrated, "Apps with migrations")
-        )
-    names = sorted(name for app, name in loader.disk_migrations if app == app_label)
-    if prefix in names:
-        node = (app_label, prefix)
-    else:
-        try:
-            migration = loader.get_migration_by_prefix(app_label, prefix)
-        except AmbiguityError:
-            matches = [f"{app_label}.{n}" for n in names if n.startswith(prefix)]
-            raise CommandError(
-                f"--state {state}: more than one migration matches: "
-                f"{', '.join(matches)}. Please be more specific."
-            ) from None
-        except KeyError:
-            raise CommandError(
-                f"--state {state}: app {app_label!r} has no migration {prefix!r}."
-                + _suggest_migration(app_label, prefix, names)
-            ) from None
-        node = (app_label, migration.name)
-    if node in loader.graph.nodes:
-        return node
-    if node in loader.replacements:
-        # A squashed migration whose replaced migrations are partly applied is
-        # not in the graph; the last one it replaces ends at the same state
-        # (migrate does the same).
-        replaced: Node = loader.replacements[node].replaces[-1]
-        return replaced
-    squashes = [
-        f"{key[0]}.{key[1]}"
-        for key, migration in loader.replacements.items()
-        if node in migration.replaces
-    ]
-    raise CommandError(
-        f"--state {state}: {node[0]}.{node[1]} is not in this database's "
-        "migration graph"
-        + (f"; it is replaced by {', '.join(squashes)}." if squashes else ".")
-    )
-
-
-def _suggest(word: str, choices: list[str], heading: str) -> str:
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
-    if close:
-        return f" Did you mean {' or '.join(repr(c) for c in close)}?"
-    return f" {heading}: {', '.join(choices) or '(none)'}."
-
-
-def _suggest_migration(app_label: str, prefix: str, names: list[str]) -> str:
-    # The migrations with the same number first (a typo in the name part),
-    # then names that look alike, else all of them.
-    number = prefix.split("_", 1)[0]
-    close = [name for name in names if number.isdigit() and name.startswith(number)]
-    close = close or difflib.get_close_matches(prefix, names, n=3, cutoff=0.6)
-    if close:
-        return f" Did you mean {' or '.join(f'{app_label}.{c}' for c in close)}?"
-    listed = ", ".join(f"{app_label}.{name}" for name in names) or "(none)"
-    return f" Its migrations: {listed}."

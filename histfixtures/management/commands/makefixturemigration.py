@@ -4,7 +4,9 @@
 Writes a new migration in APP, as ``makemigrations --empty`` would (after
 the app's leaf migrations, numbered after them), holding one ``LoadFixture``
 for the fixtures, each pinned to its content's SHA-256 so that ``manage.py
-check`` reports a later edit (histfixtures.E006).
+check`` reports a later edit (histfixtures.E006). A fixture that does not
+fit the models at the new migration is refused with the system checks'
+findings, unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -20,15 +22,11 @@ from django.db import DEFAULT_DB_ALIAS, migrations
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 
+from histfixtures.checks import check_new_operation
 from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
 from histfixtures.exceptions import FixtureError
 from histfixtures.operations import LoadFixture
-from histfixtures.validation import (
-    RAW_FORMATS,
-    find_problems,
-    fixture_digest,
-    read_raw_objects,
-)
+from histfixtures.validation import fixture_digest
 
 
 class Command(makemigrations.Command):
@@ -61,6 +59,12 @@ class Command(makemigrations.Command):
             help="Do not add a header comment to the new migration file.",
         )
         parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Write the migration even when a fixture does not fit the "
+            "models at the new migration (the system checks will report it).",
+        )
+        parser.add_argument(
             "--no-pin",
             action="store_false",
             dest="pin",
@@ -76,6 +80,7 @@ class Command(makemigrations.Command):
         dry_run: bool,
         include_header: bool,
         pin: bool,
+        force: bool,
         verbosity: int,
         **options: Any,
     ) -> None:
@@ -102,7 +107,7 @@ class Command(makemigrations.Command):
             ),
         )
         migration = self.migration(app_label, loader, operation, name)
-        self.warn_problems(loader, migration, operation, files.values())
+        self.check_fit(loader, migration, operation, force)
         self.write_migration_files({app_label: [migration]})
 
     def check_app(self, app_label: str, loader: MigrationLoader) -> None:
@@ -165,33 +170,50 @@ class Command(makemigrations.Command):
         fragment = name or operation.migration_name_fragment
         return subclass(f"{number:04d}_{fragment}", app_label)  # type: ignore[no-any-return]
 
-    def warn_problems(
+    def check_fit(
         self,
         loader: MigrationLoader,
         migration: migrations.Migration,
         operation: LoadFixture,
-        files: Any,
+        force: bool,
     ) -> None:
-        """Say so when a fixture does not fit the models at the new migration."""
-        state = loader.project_state(list(migration.dependencies), at_end=True)
-        for fixture in files:
-            if fixture.format not in RAW_FORMATS:
-                continue
-            try:
-                problems = find_problems(
-                    read_raw_objects(fixture), state, operation.options
-                )
-            except FixtureError as exc:
-                raise CommandError(str(exc)) from exc
-            for problem in problems:
-                what = problem.field or problem.model
-                self.stderr.write(
-                    f"Warning: {fixture} does not fit the models at this state: "
-                    f"{what!r} ({problem.kind.replace('_', ' ')} problem, "
-                    f"{problem.count} object(s)). Run manage.py check after "
-                    "fixing it.",
-                    self.style.WARNING,
-                )
+        """
+        Refuse a fixture that does not fit the models at the new migration.
+
+        The system checks would report the migration at once, and migrate
+        would fail on it; the findings are given in the checks' words.
+        With ``force`` they are warnings, except a fixture that cannot be
+        read at all.
+        """
+        findings = check_new_operation(loader, migration, operation)
+        if not findings:
+            return
+        unreadable = any(f.id in _UNREADABLE for f in findings)
+        if force and not unreadable:
+            for finding in findings:
+                self.stderr.write(f"Warning: {finding}", self.style.WARNING)
+            return
+        raise CommandError(
+            "\n".join(
+                [
+                    f"Not writing {migration.app_label}.{migration.name}: the "
+                    "system checks would report it.",
+                    *(str(finding) for finding in findings),
+                    "Fix the fixture or dump it again from a database at this "
+                    "state"
+                    + (
+                        "."
+                        if unreadable
+                        else ", or pass --force to write the "
+                        "migration anyway (and edit it, e.g. ignorenonexistent=True)."
+                    ),
+                ]
+            )
+        )
+
+
+#: The findings --force does not override: the fixture cannot be read.
+_UNREADABLE = ("histfixtures.E001", "histfixtures.E002")
 
 
 def _fixture_dirs() -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import uuid
 from collections.abc import Sequence
 from contextlib import closing, suppress
@@ -30,13 +29,13 @@ from histfixtures.changes import Changes, compare, model_renames
 from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
 from histfixtures.exceptions import FixtureError
 from histfixtures.loading import load
+from histfixtures.migration_names import parse_option
 from histfixtures.options import LoadOptions
 from histfixtures.scratch import MigrationFailed, Node, migrate, scratch_database
 from histfixtures.stamps import Stamp, describe, read_fixture_stamp
 from histfixtures.types import RawObject
 from histfixtures.validation import RAW_FORMATS, read_raw_objects
 
-_NODE = re.compile(r"^(\w+)\.(\w+)$")
 # Output extensions dumpdata compresses, and loaddata's names for them.
 _COMPRESSIONS = {".gz": "gz", ".bz2": "bz2", ".xz": "xz", ".lzma": "lzma"}
 
@@ -140,7 +139,7 @@ class Command(BaseCommand):
     ) -> Stamp:
         """The state the fixture was dumped at: --from, or its record."""
         if from_nodes:
-            source = dict(_parse_node(value, "--from") for value in from_nodes)
+            source = dict(parse_option(loader, value, "--from") for value in from_nodes)
         else:
             try:
                 stamp = read_fixture_stamp(fixture)
@@ -152,19 +151,20 @@ class Command(BaseCommand):
                     "at. Name it with --from app_label.migration_name (repeat for "
                     "each app)."
                 )
+            # A record names migrations in full: no prefixes, no suggestions.
+            missing = [
+                f"{app}.{name}"
+                for app, name in stamp.items()
+                if (app, name) not in loader.graph.nodes
+            ]
+            if missing:
+                raise CommandError(
+                    f"{fixture} was dumped at {', '.join(missing)}, which this "
+                    f"project no longer has{_replaced_by(loader, stamp)}. Name a "
+                    "state the project has, whose models the fixture fits, with "
+                    "--from app_label.migration_name."
+                )
             source = stamp
-        missing = [
-            f"{app}.{name}"
-            for app, name in source.items()
-            if (app, name) not in loader.graph.nodes
-        ]
-        if missing:
-            raise CommandError(
-                f"{fixture} was dumped at {', '.join(missing)}, which this project "
-                f"no longer has{_replaced_by(loader, source)}. Name a state the "
-                "project has, whose models the fixture fits, with --from "
-                "app_label.migration_name."
-            )
         _check_consistent(loader, [(app, name) for app, name in source.items()])
         return source
 
@@ -172,10 +172,7 @@ class Command(BaseCommand):
         self, loader: MigrationLoader, source: Stamp, to_nodes: Sequence[str]
     ) -> list[Node]:
         """The nodes to migrate to: --to, the latest of everything else."""
-        named = dict(_parse_node(value, "--to") for value in to_nodes)
-        for app, name in named.items():
-            if (app, name) not in loader.graph.nodes:
-                raise CommandError(f"--to {app}.{name}: no such migration.")
+        named = dict(parse_option(loader, value, "--to") for value in to_nodes)
         if not named:
             return sorted(loader.graph.leaf_nodes())
         nodes = list(named.items())
@@ -285,16 +282,6 @@ class Command(BaseCommand):
         for line in changes.lines():
             self.stdout.write(f"  {line}")
         self.stdout.write(f"Wrote {changes.written} object(s) to {output}.")
-
-
-def _parse_node(value: str, option: str) -> tuple[str, str]:
-    match = _NODE.match(value)
-    if match is None:
-        raise CommandError(
-            f"{option} takes app_label.migration_name (e.g. shop.0003_price); "
-            f"got {value!r}."
-        )
-    return match[1], match[2]
 
 
 def _replaced_by(loader: MigrationLoader, source: Stamp) -> str:

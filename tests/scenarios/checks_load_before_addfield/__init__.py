@@ -1,0 +1,1 @@
+"""Scenario: a LoadFixture before the AddField of a field it sets (E004)."""

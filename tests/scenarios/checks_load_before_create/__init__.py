@@ -1,0 +1,1 @@
+"""Scenario: a LoadFixture before its model's CreateModel, in one migration (E003)."""

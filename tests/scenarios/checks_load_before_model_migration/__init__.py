@@ -1,0 +1,1 @@
+"""Scenario: a LoadFixture before the migration that creates its model (E003)."""
