@@ -3,7 +3,7 @@ System checks for the ``LoadFixture`` operations of the migration graph.
 
 Registered with the tag ``histfixtures``. They run where fixtures are
 loaded or a check is asked for: ``manage.py check``, ``migrate`` and the
-test runner (which pass the databases they are about to use); never before
+test runner (which runs the check command); never before
 commands that write or serve (``dumpdata`` into a fixture file the shell has
 just emptied, ``loaddata``, ``runserver``): a finding would stop them, and
 an emptied fixture would be lost (see ``_wanted``). They never open a
@@ -27,6 +27,7 @@ from typing import Any
 
 from django.apps.config import AppConfig
 from django.core.checks import CheckMessage, Error
+from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
 from django.db.migrations.loader import MigrationLoader
@@ -78,12 +79,10 @@ _UPGRADE = (
 
 
 def check_where_fixtures_load(
-    app_configs: Iterable[AppConfig] | None = None,
-    databases: Iterable[str] | None = None,
-    **kwargs: Any,
+    app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """The registered check: check_load_fixtures, for the commands that want it."""
-    if not _wanted(databases):
+    if not _wanted():
         return []
     return check_load_fixtures(app_configs)
 
@@ -122,26 +121,25 @@ def check_new_operation(
     return _OperationCheck(loader, migration, 0, operation, state=state).run()
 
 
-# The module of Django's ``check`` command.
-_CHECK_COMMAND = "django.core.management.commands.check"
-
-
-def _wanted(databases: Iterable[str] | None) -> bool:
+def _wanted() -> bool:
     """
     Whether the command running the checks is one that loads or checks.
 
-    Django passes ``databases`` to the checks of ``migrate`` and of the test
-    runner (as it does for its own database checks), and of ``check
-    --database``. Plain ``manage.py check`` passes none, as does every other
-    command, so the caller is looked for among the frames: the check
-    command's own, for ``manage.py check`` and ``call_command("check")``.
+    Django tells a check function neither which command runs it nor, since
+    6.1, whether the command named its databases (every check then gets
+    them all). The command is the ``self`` of the nearest frame of a
+    management command's method on the stack (BaseCommand.check() runs the
+    checks): ``migrate`` (or a subclass), or ``check``, which ``manage.py
+    check``, ``call_command("check")`` and the test runner run.
     """
-    if databases is not None:
-        return True
+    from django.core.management.commands.check import Command as CheckCommand
+    from django.core.management.commands.migrate import Command as MigrateCommand
+
     frame = sys._getframe()
     while frame is not None:
-        if frame.f_globals.get("__name__") == _CHECK_COMMAND:
-            return True
+        command = frame.f_locals.get("self")
+        if isinstance(command, BaseCommand):
+            return isinstance(command, CheckCommand | MigrateCommand)
         frame = frame.f_back  # type: ignore[assignment]
     return False
 
