@@ -25,7 +25,7 @@ from django.core.management.commands import loaddata
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from histfixtures import load_fixture
+from histfixtures import load_fixture, scratch
 from histfixtures.stamps import read_stamp
 from library.models import Book, Tag, Writer
 from shop.models import Customer, Listing, Order
@@ -171,8 +171,18 @@ def test_project_databases_are_never_touched(tmp_path: Path, upgrade: Upgrade) -
 
 @pytest.mark.django_db
 def test_database_option_builds_the_scratch_database_beside_that_alias(
-    tmp_path: Path, upgrade: Upgrade
+    tmp_path: Path, upgrade: Upgrade, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The names of the scratch databases this test creates (other test runs
+    # may create theirs on the same server meanwhile).
+    created: list[str] = []
+    create = scratch._create_database
+
+    def spy(connection: Any) -> str:
+        created.append(create(connection))
+        return created[-1]
+
+    monkeypatch.setattr(scratch, "_create_database", spy)
     before = snapshot()
     upgrade(
         LIBRARY_INITIAL,
@@ -184,10 +194,10 @@ def test_database_option_builds_the_scratch_database_beside_that_alias(
     assert snapshot() == before
     assert read_stamp(tmp_path / "upgraded.json") == LATEST_LIBRARY
     if connection.vendor == "postgresql":
+        assert len(created) == 1
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT datname FROM pg_database "
-                "WHERE datname LIKE 'histfixtures_scratch%%'"
+                "SELECT datname FROM pg_database WHERE datname = %s", created
             )
             assert cursor.fetchall() == []  # Dropped afterwards.
 
