@@ -1,0 +1,172 @@
+"""Carry out a :class:`~histfixtures.adopting.plan.Plan` on a module's tree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+import libcst.matchers as m
+
+from histfixtures.adopting.plan import Plan
+from histfixtures.adopting.survey import loads, names_in, patched_attribute, patches
+
+# Names the monkeypatch recipes import from django.core.serializers.
+_RECIPE_IMPORTS = frozenset({"python", "base"})
+
+
+class Rewriter(cst.CSTTransformer):
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+        self.depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef | cst.RemovalSentinel:
+        self.depth -= 1
+        name = original_node.name.value
+        if self.depth or isinstance(self.parent_class, cst.ClassDef):
+            return updated_node
+        if name in self.plan.removals:
+            return cst.RemovalSentinel.REMOVE
+        if name in self.plan.wraps:
+            block = updated_node.body
+            assert isinstance(block, cst.IndentedBlock)  # Plan.of made sure
+            body = wrapped(unpatched(block.body), self.plan.wraps[name])
+            return updated_node.with_changes(body=block.with_changes(body=body))
+        return updated_node
+
+    parent_class: cst.ClassDef | None = None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.parent_class = node
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        self.parent_class = None
+        return updated_node
+
+    def leave_List(self, original_node: cst.List, updated_node: cst.List) -> cst.List:
+        elements: list[cst.BaseElement] = []
+        for index, (original, element) in enumerate(
+            zip(original_node.elements, updated_node.elements, strict=True)
+        ):
+            value = original.value
+            calls = (
+                self.plan.replacements.get(value)
+                if isinstance(value, cst.Call)
+                else None
+            )
+            if calls is None:
+                elements.append(element)
+                continue
+            comma = element.comma
+            if isinstance(comma, cst.MaybeSentinel):
+                # The last element: its new siblings are spaced as those before.
+                before = updated_node.elements[index - 1].comma if index else comma
+                comma = before if isinstance(before, cst.Comma) else cst.Comma()
+            elements.extend(cst.Element(call, comma=comma) for call in calls[:-1])
+            elements.append(element.with_changes(value=calls[-1]))
+        return updated_node.with_changes(elements=elements)
+
+
+def wrapped(
+    statements: Sequence[cst.BaseStatement], apps: str
+) -> list[cst.BaseStatement]:
+    """The statements, from the first that loads to the last, in one ``with``."""
+    loading = [index for index, statement in enumerate(statements) if loads(statement)]
+    if not loading:
+        return list(statements)
+    first, last = loading[0], loading[-1]
+    head, *tail = statements[first : last + 1]
+    block = cst.With(
+        items=[
+            cst.WithItem(
+                cst.Call(cst.Name("historical_models"), [cst.Arg(cst.Name(apps))])
+            )
+        ],
+        body=cst.IndentedBlock([head.with_changes(leading_lines=()), *tail]),
+        leading_lines=_leading_lines(head),
+    )
+    return [*statements[:first], block, *statements[last + 1 :]]
+
+
+def unpatched(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """The statements without the recipe: save, helper, patch, restore, imports."""
+    helpers = {
+        small.value.value
+        for statement in statements
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+        if isinstance(small, cst.Assign)
+        and isinstance(small.value, cst.Name)
+        and any(patched_attribute(target.target) for target in small.targets)
+    }
+    kept: list[cst.BaseStatement] = []
+    for statement in statements:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value in helpers:
+            continue
+        if isinstance(statement, cst.Try):
+            kept.extend(_untried(statement))
+        elif isinstance(statement, cst.SimpleStatementLine):
+            small = [s for s in statement.body if not patches(s)]
+            if small:
+                small[-1] = small[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+                kept.append(statement.with_changes(body=small))
+        else:
+            kept.append(statement)
+    if len(kept) == len(statements):
+        return kept
+    # The recipe's own imports (python, base) go when nothing else uses them.
+    used = set().union(*(names_in(s) for s in kept if _recipe_import(s) is None))
+    return [s for s in kept if not (names := _recipe_import(s)) or names & used]
+
+
+def _recipe_import(statement: cst.BaseStatement) -> set[str] | None:
+    """The names of ``from django.core.serializers import python, base``."""
+    if not m.matches(statement, m.SimpleStatementLine([m.ImportFrom()])):
+        return None
+    node = cst.ensure_type(statement, cst.SimpleStatementLine).body[0]
+    node = cst.ensure_type(node, cst.ImportFrom)
+    if node.module is None or isinstance(node.names, cst.ImportStar):
+        return None
+    if cst.Module([]).code_for_node(node.module) != "django.core.serializers":
+        return None
+    names = {name.evaluated_alias or name.evaluated_name for name in node.names}
+    return names if names <= _RECIPE_IMPORTS else None
+
+
+def _untried(statement: cst.Try) -> list[cst.BaseStatement]:
+    """A try whose finally only restored the patch loses it, or goes altogether."""
+    final = statement.finalbody
+    if not isinstance(statement.body, cst.IndentedBlock) or (
+        final is not None and not isinstance(final.body, cst.IndentedBlock)
+    ):
+        return [statement]
+    body = unpatched(statement.body.body) or [cst.SimpleStatementLine([cst.Pass()])]
+    new = statement.with_changes(body=statement.body.with_changes(body=body))
+    if final is None:
+        return [new]
+    assert isinstance(final.body, cst.IndentedBlock)
+    rest = unpatched(final.body.body)
+    if rest:
+        return [
+            new.with_changes(
+                finalbody=final.with_changes(body=final.body.with_changes(body=rest))
+            )
+        ]
+    if statement.handlers or statement.orelse:
+        return [new.with_changes(finalbody=None)]
+    head, *tail = body
+    leading = [*statement.leading_lines, *_leading_lines(head)]
+    return [head.with_changes(leading_lines=leading), *tail]
+
+
+def _leading_lines(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    if isinstance(statement, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+        return statement.leading_lines
+    return ()
