@@ -25,18 +25,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 
 from histfixtures.adopting.plan import Plan
-from histfixtures.adopting.rewrite import Rewriter
+from histfixtures.adopting.rewrite import Rewriter, without_unused_imports
 from histfixtures.adopting.survey import NotUnderstood, Survey
-
-# Module-level imports the rewritten code may no longer use.
-_MAYBE_UNUSED = (
-    ("django.core.management", "call_command"),
-    ("django.core.serializers", "python"),
-    ("django.core.serializers", "base"),
-)
 
 
 @dataclass(frozen=True)
@@ -66,8 +59,6 @@ def adopt_source(source: str) -> Adoption:
     context = CodemodContext()
     for name in sorted(plan.imports):
         AddImportsVisitor.add_needed_import(context, "histfixtures", name)
-    for module_name, name in _MAYBE_UNUSED:
-        RemoveImportsVisitor.remove_unused_import(context, module_name, name)
     rewritten = AddImportsVisitor(context).transform_module(rewritten)
-    rewritten = RemoveImportsVisitor(context).transform_module(rewritten)
+    rewritten = without_unused_imports(rewritten)
     return Adoption(rewritten.code, tuple(plan.changes))

@@ -12,6 +12,11 @@ from histfixtures.adopting.survey import loads, names_in, patched_attribute, pat
 
 # Names the monkeypatch recipes import from django.core.serializers.
 _RECIPE_IMPORTS = frozenset({"python", "base"})
+# Module-level imports that the rewritten code may have stopped using.
+_MAYBE_UNUSED = {
+    "django.core.management": frozenset({"call_command"}),
+    "django.core.serializers": _RECIPE_IMPORTS,
+}
 
 
 class Rewriter(cst.CSTTransformer):
@@ -35,7 +40,7 @@ class Rewriter(cst.CSTTransformer):
         if name in self.plan.wraps:
             block = updated_node.body
             assert isinstance(block, cst.IndentedBlock)  # Plan.of made sure
-            body = wrapped(unpatched(block.body), self.plan.wraps[name])
+            body = _trimmed(wrapped(unpatched(block.body), self.plan.wraps[name]))
             return updated_node.with_changes(body=block.with_changes(body=body))
         return updated_node
 
@@ -128,16 +133,14 @@ def unpatched(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement
 
 def _recipe_import(statement: cst.BaseStatement) -> set[str] | None:
     """The names of ``from django.core.serializers import python, base``."""
-    if not m.matches(statement, m.SimpleStatementLine([m.ImportFrom()])):
+    if _import_from(statement) != "django.core.serializers":
         return None
     node = cst.ensure_type(statement, cst.SimpleStatementLine).body[0]
-    node = cst.ensure_type(node, cst.ImportFrom)
-    if node.module is None or isinstance(node.names, cst.ImportStar):
+    names = cst.ensure_type(node, cst.ImportFrom).names
+    if isinstance(names, cst.ImportStar):
         return None
-    if cst.Module([]).code_for_node(node.module) != "django.core.serializers":
-        return None
-    names = {name.evaluated_alias or name.evaluated_name for name in node.names}
-    return names if names <= _RECIPE_IMPORTS else None
+    imported = {name.evaluated_alias or name.evaluated_name for name in names}
+    return imported if imported <= _RECIPE_IMPORTS else None
 
 
 def _untried(statement: cst.Try) -> list[cst.BaseStatement]:
@@ -170,3 +173,76 @@ def _leading_lines(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
     if isinstance(statement, cst.SimpleStatementLine | cst.BaseCompoundStatement):
         return statement.leading_lines
     return ()
+
+
+def _trimmed(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """Without blank lines before the first statement (left by removed ones)."""
+    if not statements:
+        return [cst.SimpleStatementLine([cst.Pass()])]
+    head, *tail = statements
+    leading = list(_leading_lines(head))
+    while leading and leading[0].comment is None:
+        leading.pop(0)
+    return [head.with_changes(leading_lines=leading), *tail]
+
+
+def without_unused_imports(module: cst.Module) -> cst.Module:
+    """
+    The module without the imports of ``_MAYBE_UNUSED`` that nothing uses.
+
+    The blank lines and comments above a removed import stay, on the
+    statement that follows it, so that import groups stay apart.
+    """
+    used = set().union(
+        *(names_in(s) for s in module.body if _import_from(s) not in _MAYBE_UNUSED)
+    )
+    body: list[cst.BaseStatement] = []
+    carried: Sequence[cst.EmptyLine] = ()
+    for statement in module.body:
+        if carried:
+            leading = [*carried, *_leading_lines(statement)]
+            statement = statement.with_changes(leading_lines=leading)
+            carried = ()
+        kept = _kept_import(statement, used)
+        if kept is None:
+            carried = _leading_lines(statement)
+        else:
+            body.append(kept)
+    return module.with_changes(body=body)
+
+
+def _import_from(statement: cst.BaseStatement) -> str | None:
+    """The module a ``from X import ...`` line imports from."""
+    if not m.matches(statement, m.SimpleStatementLine([m.ImportFrom()])):
+        return None
+    node = cst.ensure_type(
+        cst.ensure_type(statement, cst.SimpleStatementLine).body[0], cst.ImportFrom
+    )
+    if node.module is None or node.relative:
+        return None
+    return cst.Module([]).code_for_node(node.module)
+
+
+def _kept_import(
+    statement: cst.BaseStatement, used: set[str]
+) -> cst.BaseStatement | None:
+    """An import of ``_MAYBE_UNUSED`` without its unused names, None if all are."""
+    candidates = _MAYBE_UNUSED.get(_import_from(statement) or "")
+    if candidates is None:
+        return statement
+    line = cst.ensure_type(statement, cst.SimpleStatementLine)
+    node = cst.ensure_type(line.body[0], cst.ImportFrom)
+    if isinstance(node.names, cst.ImportStar):
+        return statement
+    names = [
+        alias
+        for alias in node.names
+        if alias.evaluated_name not in candidates
+        or (alias.evaluated_alias or alias.evaluated_name) in used
+    ]
+    if not names:
+        return None
+    if len(names) == len(node.names):
+        return statement
+    names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return line.with_changes(body=[node.with_changes(names=names)])
