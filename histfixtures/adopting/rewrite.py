@@ -74,6 +74,15 @@ class Rewriter(cst.CSTTransformer):
                 # The last element: its new siblings are spaced as those before.
                 before = updated_node.elements[index - 1].comma if index else comma
                 comma = before if isinstance(before, cst.Comma) else cst.Comma()
+            if isinstance(comma, cst.Comma) and isinstance(
+                comma.whitespace_after, cst.ParenthesizedWhitespace
+            ):
+                # A comment after the operation stays after the last one.
+                comma = comma.with_changes(
+                    whitespace_after=comma.whitespace_after.with_changes(
+                        first_line=cst.TrailingWhitespace()
+                    )
+                )
             elements.extend(cst.Element(call, comma=comma) for call in calls[:-1])
             elements.append(element.with_changes(value=calls[-1]))
         return updated_node.with_changes(elements=elements)

@@ -58,7 +58,13 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *app_labels: str, check: bool, diff: bool, verbosity: int, **options: Any
+        self,
+        *args: Any,
+        app_label: list[str],
+        check: bool,
+        diff: bool,
+        verbosity: int,
+        **options: Any,
     ) -> None:
         try:
             from histfixtures.adopting import adopt_source
@@ -70,7 +76,7 @@ class Command(BaseCommand):
             ) from exc
         dry = check or diff
         rewritten = 0
-        for path in self.migration_files(self.app_configs(app_labels), verbosity):
+        for path in self.migration_files(self.app_configs(app_label), verbosity):
             with open(path, encoding="utf-8", newline="") as stream:
                 source = stream.read()
             adoption = adopt_source(source)
