@@ -283,25 +283,52 @@ class"""
     )
 
 
-def test_deserialize_loop_amid_other_code_is_wrapped_alone() -> None:
+def test_deserialize_amid_other_code_is_wrapped_to_the_end_of_the_function() -> None:
+    # deserialize() is lazy: the objects may be read statements later.
     source = REVIEWS.read_text()
 
     adoption = adopt_source(source)
 
-    loop = (
+    rest = (
         "    with open(path) as fixture:\n"
         "        objects = serializers.deserialize("
         "'json', fixture, ignorenonexistent=True)\n"
         "        for obj in objects:\n"
         "            obj.save()  # keeps the pks of the old site\n"
+        "    # The old site allowed six stars.\n"
+        "    Review.objects.filter(stars__gt=5).update(stars=5)\n"
     )
     assert adoption.source == source.replace(
-        loop, "    with historical_models(apps):\n" + textwrap.indent(loop, "    ")
+        rest, "    with historical_models(apps):\n" + textwrap.indent(rest, "    ")
     ).replace(
         "from django.db import migrations\n",
         "from django.db import migrations\n"
         "from histfixtures import historical_models\n",
     )
+
+
+def test_objects_deserialized_early_and_read_later_are_read_inside_the_block() -> None:
+    source = migration(
+        """
+        def load(apps, schema_editor):
+            objects = serializers.deserialize("json", DATA)
+            print("loading")
+            for obj in objects:
+                obj.save()
+        """,
+        "migrations.RunPython(load),",
+    )
+
+    adoption = adopt_source(source)
+
+    assert (
+        "def load(apps, schema_editor):\n"
+        "    with historical_models(apps):\n"
+        '        objects = serializers.deserialize("json", DATA)\n'
+        '        print("loading")\n'
+        "        for obj in objects:\n"
+        "            obj.save()\n"
+    ) in adoption.source
 
 
 def test_rewritten_code_follows_the_files_indentation_and_newlines() -> None:
@@ -389,6 +416,24 @@ def test_function_under_another_apps_name_is_wrapped_with_that_name() -> None:
         ),
         (
             """
+            def load(apps, schema_editor):
+                def load_one(name):
+                    call_command("loaddata", name)
+                load_one("books")
+            """,
+            "migrations.RunPython(load),",
+            "load() loads fixtures in a nested function or lambda",
+        ),
+        (
+            """
+            def load(apps, schema_editor):
+                list(map(lambda name: call_command("loaddata", name), NAMES))
+            """,
+            "migrations.RunPython(load),",
+            "load() loads fixtures in a nested function or lambda",
+        ),
+        (
+            """
             from django.core.serializers import python
             python.apps = GLOBAL_APPS
             """,
@@ -423,6 +468,8 @@ def test_function_under_another_apps_name_is_wrapped_with_that_name() -> None:
         "command-name-variable",
         "helper-without-apps",
         "lambda",
+        "nested-function",
+        "lambda-in-function",
         "module-level-patch",
         "no-apps-parameter",
         "one-line",

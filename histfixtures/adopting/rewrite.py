@@ -8,7 +8,12 @@ import libcst as cst
 import libcst.matchers as m
 
 from histfixtures.adopting.plan import Plan
-from histfixtures.adopting.survey import loads, names_in, patched_attribute, patches
+from histfixtures.adopting.survey import (
+    loading_in,
+    names_in,
+    patched_attribute,
+    patches,
+)
 
 # Names the monkeypatch recipes import from django.core.serializers.
 _RECIPE_IMPORTS = frozenset({"python", "base"})
@@ -91,11 +96,18 @@ class Rewriter(cst.CSTTransformer):
 def wrapped(
     statements: Sequence[cst.BaseStatement], apps: str
 ) -> list[cst.BaseStatement]:
-    """The statements, from the first that loads to the last, in one ``with``."""
-    loading = [index for index, statement in enumerate(statements) if loads(statement)]
+    """
+    The statements from the first that loads to the last, in one ``with``.
+
+    After ``deserialize()``, to the end: its objects may be iterated later.
+    """
+    finders = [loading_in(statement) for statement in statements]
+    loading = [index for index, finder in enumerate(finders) if finder.found]
     if not loading:
         return list(statements)
     first, last = loading[0], loading[-1]
+    if any(finder.deserializes for finder in finders):
+        last = len(statements) - 1
     head, *tail = statements[first : last + 1]
     block = cst.With(
         items=[

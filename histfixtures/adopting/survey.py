@@ -112,7 +112,11 @@ class LoadingFinder(cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
         self.found = False
+        # Django's deserialize() is lazy: models are looked up as its objects
+        # are iterated, maybe statements later.
+        self.deserializes = False
         self.historical = 0
+        self.lambdas = 0
 
     def visit_With(self, node: cst.With) -> None:
         self.historical += is_historical(node)
@@ -120,15 +124,22 @@ class LoadingFinder(cst.CSTVisitor):
     def leave_With(self, original_node: cst.With) -> None:
         self.historical -= is_historical(original_node)
 
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.lambdas += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.lambdas -= 1
+
     def visit_Call(self, node: cst.Call) -> None:
         if not self.historical and is_loading(node):
             self.found = True
+            self.deserializes |= call_name(node) == "deserialize"
 
 
-def loads(node: cst.CSTNode) -> bool:
+def loading_in(node: cst.CSTNode) -> LoadingFinder:
     finder = LoadingFinder()
     node.visit(finder)
-    return finder.found
+    return finder
 
 
 class Survey(LoadingFinder):
@@ -197,6 +208,11 @@ class Survey(LoadingFinder):
             raise NotUnderstood(
                 "fixtures are loaded outside a module-level function "
                 "(in a lambda, a class or at module level)"
+            )
+        if len(self.stack) > 1 or self.lambdas:
+            # Wrapping its definition would not wrap the calls.
+            raise NotUnderstood(
+                f"{self.owner}() loads fixtures in a nested function or lambda"
             )
         self.loading.add(self.owner)
 
