@@ -127,15 +127,14 @@ def test_reverse_is_kept_or_the_change_is_said(
     reverse: str, written: str, said: str
 ) -> None:
     source = migration(
-        '''
+        """
         def load(apps, schema_editor):
-            """The catalogue."""
             call_command("loaddata", "catalog")
 
 
         def nothing(apps, schema_editor):
             pass
-        ''',
+        """,
         f"migrations.RunPython(load{reverse}, elidable=True),",
     )
 
@@ -185,8 +184,16 @@ def test_several_loaddata_calls_become_several_operations_in_place() -> None:
         'call_command("loaddata", "books", stdout=None)',
         'call_command("loaddata", "books", **OPTIONS)',
         'call_command("loaddata", "books")  # the initial data',
+        '"""The initial data."""; call_command("loaddata", "books")',
     ],
-    ids=["other-database", "reads-apps", "other-option", "kwargs", "comment"],
+    ids=[
+        "other-database",
+        "reads-apps",
+        "other-option",
+        "kwargs",
+        "comment",
+        "docstring",
+    ],
 )
 def test_loaddata_that_load_fixture_cannot_say_the_same_is_wrapped_instead(
     call: str,

@@ -86,7 +86,11 @@ class Plan:
         if reverse == "noop":
             carried.append(_keyword_arg("reverse", cst.Name("False")))
             noop = argument(run_python, 1, "reverse_code")
-            if isinstance(noop, cst.Name) and survey.references[noop.value] == 1:
+            if (
+                isinstance(noop, cst.Name)
+                and survey.references[noop.value] == 1
+                and not _documented(survey.functions[noop.value])
+            ):
                 self.removals.add(noop.value)
         self.replacements[run_python] = [
             call.with_changes(args=[*call.args, *carried]) for call in calls
@@ -123,24 +127,17 @@ def load_fixture_calls(survey: Survey, name: str) -> list[cst.Call] | None:
     """
     One LoadFixture per loaddata call, when that is all the function does.
 
-    A comment in or above the function would be lost with it, so such a
-    function is wrapped instead; so is one whose loaddata reads its
-    arguments (labels computed from ``apps``, another database).
+    A comment or docstring in or above the function would be lost with it,
+    so such a function is wrapped instead; so is one whose loaddata reads
+    its arguments (labels computed from ``apps``, another database).
     """
     function = survey.functions[name]
-    if has_comments(function.body) or any(
-        line.comment for line in function.leading_lines
-    ):
+    if _documented(function):
         return None
     parameters = survey.parameters(name)
     editor = parameters[1] if len(parameters) > 1 else None
-    statements = list(function.body.body)
-    if statements and m.matches(
-        statements[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])
-    ):
-        statements = statements[1:]
     calls = []
-    for statement in statements:
+    for statement in function.body.body:
         if not isinstance(statement, cst.SimpleStatementLine):
             return None
         for small in statement.body:
@@ -183,6 +180,15 @@ def _load_fixture_call(
     if not any(arg.keyword is None for arg in args):
         return None
     return cst.Call(cst.Name("LoadFixture"), args)
+
+
+def _documented(function: cst.FunctionDef) -> bool:
+    """Whether removing the function would lose a comment or docstring."""
+    return (
+        has_comments(function.body)
+        or any(line.comment for line in function.leading_lines)
+        or function.get_docstring() is not None
+    )
 
 
 def _plain(run_python: cst.Call) -> bool:
