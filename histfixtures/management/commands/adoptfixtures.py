@@ -24,9 +24,10 @@ from django.apps import AppConfig, apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.migrations.loader import MigrationLoader
 
+from histfixtures.legacy_checks import is_third_party
+
 # Directories of installed distributions: migrations there are not the
 # project's to edit.
-_INSTALLED = ("site-packages", "dist-packages")
 
 
 class Command(BaseCommand):
@@ -114,7 +115,10 @@ class Command(BaseCommand):
     def migration_files(
         self, app_configs: Sequence[AppConfig], verbosity: int
     ) -> Iterator[Path]:
-        """The migration files of the apps, skipping installed third-party apps."""
+        """
+        The migration files of the apps, skipping third-party ones (the rule
+        of the W0xx checks: installed, or outside ``settings.BASE_DIR``).
+        """
         for app_config in app_configs:
             module_name, _ = MigrationLoader.migrations_module(app_config.label)
             if module_name is None:
@@ -125,11 +129,11 @@ class Command(BaseCommand):
                 continue
             directories = [Path(entry) for entry in getattr(module, "__path__", ())]
             for directory in directories:
-                if _INSTALLED[0] in directory.parts or _INSTALLED[1] in directory.parts:
+                if is_third_party(directory):
                     if verbosity >= 2:
                         self.stdout.write(
                             f"Skipping {app_config.label}: its migrations are "
-                            f"installed in {directory}, not part of the project."
+                            f"in {directory}, not part of the project."
                         )
                     continue
                 yield from sorted(
