@@ -113,6 +113,11 @@ def check_legacy_loading(
     return messages
 
 
+def is_installed(path: Path) -> bool:
+    """Whether a file belongs to an installed distribution (``site-packages``)."""
+    return bool({"site-packages", "dist-packages"} & set(path.parts))
+
+
 def is_third_party(path: Path) -> bool:
     """
     Whether a migration file is not the project's to edit.
@@ -121,7 +126,7 @@ def is_third_party(path: Path) -> bool:
     ``dist-packages`` directory), or outside ``settings.BASE_DIR`` when the
     project defines one.
     """
-    if {"site-packages", "dist-packages"} & set(path.parts):
+    if is_installed(path):
         return True
     base_dir = getattr(settings, "BASE_DIR", None)
     if base_dir is None:

@@ -24,7 +24,7 @@ from django.apps import AppConfig, apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.migrations.loader import MigrationLoader
 
-from histfixtures.legacy_checks import is_third_party
+from histfixtures.legacy_checks import is_installed
 
 # Directories of installed distributions: migrations there are not the
 # project's to edit.
@@ -116,8 +116,11 @@ class Command(BaseCommand):
         self, app_configs: Sequence[AppConfig], verbosity: int
     ) -> Iterator[Path]:
         """
-        The migration files of the apps, skipping third-party ones (the rule
-        of the W0xx checks: installed, or outside ``settings.BASE_DIR``).
+        The migration files of the apps, skipping installed ones: the next
+        upgrade of their distribution would overwrite an edit. (Unlike the
+        W0xx checks' hints, a file outside ``settings.BASE_DIR`` is still
+        rewritten: a source layout may keep apps there, and a skip would
+        be silent.)
         """
         for app_config in app_configs:
             module_name, _ = MigrationLoader.migrations_module(app_config.label)
@@ -129,11 +132,11 @@ class Command(BaseCommand):
                 continue
             directories = [Path(entry) for entry in getattr(module, "__path__", ())]
             for directory in directories:
-                if is_third_party(directory):
+                if is_installed(directory):
                     if verbosity >= 2:
                         self.stdout.write(
                             f"Skipping {app_config.label}: its migrations are "
-                            f"in {directory}, not part of the project."
+                            f"installed in {directory}, not part of the project."
                         )
                     continue
                 yield from sorted(
