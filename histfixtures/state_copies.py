@@ -34,6 +34,7 @@ import atexit
 import contextlib
 import hashlib
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -44,6 +45,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.migrations import RunPython
 from django.db.migrations.migration import Migration
 
@@ -350,6 +352,9 @@ class _PostgresCopy:
         connection.close()
         try:
             with connection._nodb_cursor() as cursor:
+                if source not in _swept:
+                    _swept.add(source)
+                    _drop_copies_of_dead_processes(cursor, connection, source)
                 cursor.execute(f"DROP DATABASE IF EXISTS {_quote(connection, name)}")
                 cursor.execute(
                     f"CREATE DATABASE {_quote(connection, name)} "
@@ -438,6 +443,41 @@ class _PostgresCopy:
         if self.worker is not None:
             self.worker.join()
             self.worker = None
+
+
+# The test databases whose copies left by dead processes this one dropped.
+_swept: set[str] = set()
+
+
+def _drop_copies_of_dead_processes(
+    cursor: CursorWrapper, connection: BaseDatabaseWrapper, source: str
+) -> None:
+    """
+    Drop the copies of ``source`` that a killed test run left behind.
+
+    They are told by the process id in their names: a process of this
+    host that no longer runs made them. Only copies of ``source`` are
+    considered, never another test database's.
+    """
+    pattern = re.compile(
+        re.escape(f"{source[:30]}_{COPY_INFIX}_") + r"(\d+)_[0-9a-f]{12}(_s|_o)?"
+    )
+    cursor.execute("SELECT datname FROM pg_database")
+    for (name,) in cursor.fetchall():
+        match = pattern.fullmatch(name)
+        if match and not _is_running(int(match[1])):
+            with contextlib.suppress(DatabaseError):  # In use after all: kept.
+                cursor.execute(f"DROP DATABASE IF EXISTS {_quote(connection, name)}")
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # Running, as another user.
+    return True
 
 
 def _run_on_server(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
