@@ -23,7 +23,13 @@ from django.db.migrations.migration import Migration
 from django.test import override_settings
 
 from histfixtures import LoadFixture, state_copies
-from histfixtures.migration_state import DatabaseMigrationState, Targets
+from histfixtures.migration_state import (
+    DatabaseMigrationState,
+    Targets,
+    flush,
+    rebuild_test_database,
+    restore_migration_data,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -296,3 +302,22 @@ def postgres_databases() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT datname FROM pg_database")
         return [row[0] for row in cursor.fetchall()]
+
+
+def test_restore_migration_data_without_a_snapshot_comes_from_a_copy(
+    restores: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No serialized rollback snapshot: the data comes from a rebuild.
+    monkeypatch.delattr(
+        connections["default"], "_test_serialized_contents", raising=False
+    )
+    with COPIES_OFF:
+        rebuild_test_database(refresh_snapshot=False)
+        migrated = whole_database()
+    rebuild_test_database(refresh_snapshot=False)  # Keeps a copy, if none.
+    flush("default")
+
+    restore_migration_data()
+
+    assert restores[-1] is True
+    assert whole_database() == migrated
