@@ -24,23 +24,28 @@ than SQLite and PostgreSQL) is answered by migrating as before: a copy
 saves time, it never decides what a test sees.
 
 SQLite copies live in memory; PostgreSQL copies are databases created from
-the test database as a template, dropped when the process exits.
+the test database as a template, dropped when the process exits, each with
+a spare made from it that a restore renames into the test database's place.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
+import re
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.migrations import RunPython
 from django.db.migrations.migration import Migration
 
@@ -63,6 +68,9 @@ _SETTINGS = (
     "USE_TZ",
     "TIME_ZONE",
 )
+
+#: What the names of PostgreSQL copies have after the test database's name.
+COPY_INFIX = "hfcopy"
 
 
 class _Copy(Protocol):
@@ -310,27 +318,43 @@ class _SQLiteCopy:
 
 class _PostgresCopy:
     """
-    A database created with the test database as its template.
+    A database created with the test database as its template, and a spare.
 
     PostgreSQL copies a database only while nobody else is connected to it,
     so the test's own connection is closed first (Django reconnects on the
     next query); if another session is connected, there is no copy.
+
+    Creating a database from a template and dropping one each take a
+    noticeable time, twice per test (the state, then the latest state
+    after it). So a restore renames instead: the test database out of the
+    way, and a spare made from the copy in its place; a thread of this
+    process then drops the old test database and makes the next spare from
+    the copy while the test runs. The copy itself is only ever a template:
+    no session connects to it, so every spare is the copy as it was taken.
     """
 
     def __init__(self, connection: BaseDatabaseWrapper, name: str) -> None:
         self.connection = connection
         self.name = name
+        # 63 bytes at most: the name is 58 at most.
+        self.spare, self.old = f"{name}_s", f"{name}_o"
+        # Whether the spare database exists, and the thread making it.
+        self.spare_ready = False
+        self.worker: threading.Thread | None = None
 
     @classmethod
     def take(cls, connection: BaseDatabaseWrapper, key: str) -> _PostgresCopy | None:
         if connection.in_atomic_block:
             return None
         source = connection.settings_dict["NAME"]
-        # 63 bytes at most; the pid keeps parallel test runs apart.
-        name = f"{source[:30]}_hfcopy_{os.getpid()}_{key[:12]}"
+        # The pid keeps parallel test runs apart.
+        name = f"{source[:30]}_{COPY_INFIX}_{os.getpid()}_{key[:12]}"
         connection.close()
         try:
             with connection._nodb_cursor() as cursor:
+                if source not in _swept:
+                    _swept.add(source)
+                    _drop_copies_of_dead_processes(cursor, connection, source)
                 cursor.execute(f"DROP DATABASE IF EXISTS {_quote(connection, name)}")
                 cursor.execute(
                     f"CREATE DATABASE {_quote(connection, name)} "
@@ -338,37 +362,148 @@ class _PostgresCopy:
                 )
         except DatabaseError:
             return None
-        return cls(connection, name)
+        copy = cls(connection, name)
+        copy._make_spare(old=None)
+        return copy
 
     def restore(self, connection: BaseDatabaseWrapper) -> bool:
         if connection.in_atomic_block:
             return False
-        target = _quote(connection, connection.settings_dict["NAME"])
+        self._wait()
+        target = connection.settings_dict["NAME"]
         connection.close()
+        if self.spare_ready:
+            old = self.old
+            try:
+                with connection._nodb_cursor() as cursor:
+                    cursor.execute(_rename(connection, target, old))
+            except DatabaseError:
+                return False  # Another session is connected: nothing changed.
+            self.spare_ready = False
+            try:
+                with connection._nodb_cursor() as cursor:
+                    cursor.execute(_rename(connection, self.spare, target))
+            except DatabaseError:
+                with connection._nodb_cursor() as cursor:
+                    cursor.execute(_rename(connection, old, target))
+                return False
+            self._make_spare(old=old)
+            return True
         try:
             with connection._nodb_cursor() as cursor:
-                cursor.execute(f"DROP DATABASE {target}")
+                cursor.execute(f"DROP DATABASE {_quote(connection, target)}")
         except DatabaseError:
             return False  # Another session is connected: nothing changed.
         with connection._nodb_cursor() as cursor:
             try:
                 cursor.execute(
-                    f"CREATE DATABASE {target} TEMPLATE {_quote(connection, self.name)}"
+                    f"CREATE DATABASE {_quote(connection, target)} "
+                    f"TEMPLATE {_quote(connection, self.name)}"
                 )
             except DatabaseError:
                 # Leave an empty test database: the caller migrates it.
-                cursor.execute(f"CREATE DATABASE {target}")
+                cursor.execute(f"CREATE DATABASE {_quote(connection, target)}")
                 return False
+        self._make_spare(old=None)
         return True
 
     def discard(self) -> None:
-        try:
-            with self.connection._nodb_cursor() as cursor:
-                cursor.execute(
-                    f"DROP DATABASE IF EXISTS {_quote(self.connection, self.name)}"
-                )
-        except Exception:  # At exit, the server may be gone.
-            pass
+        self._wait()
+        names = [self.spare, self.old, self.name]
+        with contextlib.suppress(Exception):  # At exit, the server may be gone.
+            _run_on_server(
+                self.connection,
+                [
+                    f"DROP DATABASE IF EXISTS {_quote(self.connection, n)}"
+                    for n in names
+                ],
+            )
+        self.spare_ready = False
+
+    def _make_spare(self, old: str | None) -> None:
+        """Drop ``old``, then make the spare from the copy, in a thread."""
+        quote = self.connection.ops.quote_name
+        statements = [] if old is None else [f"DROP DATABASE {quote(old)}"]
+        statements.append(f"DROP DATABASE IF EXISTS {quote(self.spare)}")
+        statements.append(
+            f"CREATE DATABASE {quote(self.spare)} TEMPLATE {quote(self.name)}"
+        )
+
+        def work() -> None:
+            try:
+                _run_on_server(self.connection, statements)
+            except Exception:
+                return  # No spare: the next restore creates the database.
+            self.spare_ready = True
+
+        self.worker = threading.Thread(target=work, name=f"histfixtures {self.spare}")
+        self.worker.start()
+
+    def _wait(self) -> None:
+        if self.worker is not None:
+            self.worker.join()
+            self.worker = None
+
+
+# The test databases whose copies left by dead processes this one dropped.
+_swept: set[str] = set()
+
+
+def _drop_copies_of_dead_processes(
+    cursor: CursorWrapper, connection: BaseDatabaseWrapper, source: str
+) -> None:
+    """
+    Drop the copies of ``source`` that a killed test run left behind.
+
+    They are told by the process id in their names: a process of this
+    host that no longer runs made them. Only copies of ``source`` are
+    considered, never another test database's.
+    """
+    pattern = re.compile(
+        re.escape(f"{source[:30]}_{COPY_INFIX}_") + r"(\d+)_[0-9a-f]{12}(_s|_o)?"
+    )
+    cursor.execute("SELECT datname FROM pg_database")
+    for (name,) in cursor.fetchall():
+        match = pattern.fullmatch(name)
+        if match and not _is_running(int(match[1])):
+            with contextlib.suppress(DatabaseError):  # In use after all: kept.
+                cursor.execute(f"DROP DATABASE IF EXISTS {_quote(connection, name)}")
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # Running, as another user.
+    return True
+
+
+def _run_on_server(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
+    """
+    Run ``statements`` in a connection of their own to the ``postgres`` database.
+
+    Not through ``connection``: a thread may run them while the test runs
+    (and while pytest-django blocks database access in the main thread).
+    """
+    server = type(connection)(
+        {**connection.settings_dict, "NAME": None}, alias=NO_DB_ALIAS
+    )
+    raw = server.get_new_connection(server.get_connection_params())
+    try:
+        raw.autocommit = True
+        with raw.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        raw.close()
+
+
+def _rename(connection: BaseDatabaseWrapper, old: str, new: str) -> str:
+    return (
+        f"ALTER DATABASE {_quote(connection, old)} RENAME TO {_quote(connection, new)}"
+    )
 
 
 _COPIERS: dict[str, Callable[[BaseDatabaseWrapper, str], _Copy | None]] = {

@@ -18,12 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.db.migrations.migration import Migration
 from django.test import override_settings
 
 from histfixtures import LoadFixture, state_copies
-from histfixtures.migration_state import DatabaseMigrationState, Targets
+from histfixtures.migration_state import (
+    DatabaseMigrationState,
+    Targets,
+    flush,
+    rebuild_test_database,
+    restore_migration_data,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,6 +37,9 @@ pytestmark = [
 ]
 
 COPIES_OFF = override_settings(HISTFIXTURES={"STATE_COPIES": False})
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL keeps copies as databases"
+)
 
 
 def whole_database() -> dict[str, Any]:
@@ -175,9 +184,7 @@ def test_a_file_added_to_a_fixture_directory_changes_the_key(tmp_path: Path) -> 
         assert state_copies.state_key("default", [migration], purpose="test") != key
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL keeps copies as databases"
-)
+@postgres_only
 def test_postgres_copies_are_databases_dropped_at_the_end() -> None:
     built(("library", "0003"))
 
@@ -192,3 +199,125 @@ def test_postgres_copies_are_databases_dropped_at_the_end() -> None:
     assert copies()
     state_copies.discard_all()
     assert copies() == []
+
+
+def postgres_copy() -> Any:
+    """The PostgreSQL copy kept for the only state this process has built."""
+    ((copy, _),) = state_copies._copies.values()
+    return copy
+
+
+@postgres_only
+def test_postgres_restores_again_and_again_hold_what_migrating_holds() -> None:
+    with COPIES_OFF:
+        migrated = built(("library", "0008"))
+    state_copies.discard_all()
+    built(("library", "0008"))
+    copy = postgres_copy()
+
+    for _ in range(3):
+        apps = DatabaseMigrationState().migrate_to(("library", "0008"))
+        apps.get_model("library", "Book").objects.all().delete()
+        copy._wait()
+        assert copy.spare_ready  # The next restore renames a spare in.
+        assert built(("library", "0008")) == migrated
+
+
+@postgres_only
+def test_postgres_restore_without_a_spare_holds_what_migrating_holds() -> None:
+    with COPIES_OFF:
+        migrated = built(("library", "0008"))
+    state_copies.discard_all()
+    built(("library", "0008"))
+    copy = postgres_copy()
+    copy._wait()
+    state_copies._run_on_server(
+        connections["default"], [f'DROP DATABASE "{copy.spare}"']
+    )
+    copy.spare_ready = False
+
+    assert built(("library", "0008")) == migrated
+    copy._wait()
+    assert copy.spare_ready
+
+
+@postgres_only
+def test_postgres_restore_with_another_session_changes_nothing(
+    restores: list[bool],
+) -> None:
+    import psycopg
+
+    with COPIES_OFF:
+        migrated = built(("library", "0008"))
+    built(("library", "0008"))
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    other = psycopg.connect(**params)
+    try:
+        assert built(("library", "0008")) == migrated
+        assert restores[-1] is False
+    finally:
+        other.close()
+
+
+@postgres_only
+def test_postgres_copies_of_dead_processes_are_dropped() -> None:
+    source = connection.settings_dict["NAME"]
+    dead = next(pid for pid in range(4_000_000, 3_000_000, -1) if not _alive(pid))
+    names = {
+        pid: f"{source[:30]}_{state_copies.COPY_INFIX}_{pid}_{'a' * 12}"
+        for pid in (dead, 1)
+    }
+    other_database = f"x{source[:29]}_{state_copies.COPY_INFIX}_{dead}_{'a' * 12}"
+    made = [*names.values(), other_database]
+    state_copies._run_on_server(
+        connections["default"], [f'CREATE DATABASE "{name}"' for name in made]
+    )
+    try:
+        state_copies.discard_all()
+        state_copies._swept.discard(source)
+        built(("library", "0003"))
+
+        left = set(postgres_databases()) & set(made)
+        assert left == {names[1], other_database}
+    finally:
+        state_copies._run_on_server(
+            connections["default"],
+            [f'DROP DATABASE IF EXISTS "{name}"' for name in made],
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def postgres_databases() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_restore_migration_data_without_a_snapshot_comes_from_a_copy(
+    restores: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No serialized rollback snapshot: the data comes from a rebuild.
+    monkeypatch.delattr(
+        connections["default"], "_test_serialized_contents", raising=False
+    )
+    with COPIES_OFF:
+        rebuild_test_database(refresh_snapshot=False)
+        migrated = whole_database()
+    rebuild_test_database(refresh_snapshot=False)  # Keeps a copy, if none.
+    flush("default")
+
+    restore_migration_data()
+
+    assert restores[-1] is True
+    assert whole_database() == migrated
