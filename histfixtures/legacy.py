@@ -39,21 +39,23 @@ _RUN_PYTHON = frozenset(
         "django.db.migrations.operations.special.RunPython",
     }
 )
-_CALL_COMMAND = frozenset(
+_PARTIAL = frozenset({"functools.partial"})
+# What the names are resolved to; adoptfixtures resolves them to the same
+# (histfixtures.adopting.survey), so that both tools find the same code.
+CALL_COMMAND = frozenset(
     {
         "django.core.management.call_command",
         "django.core.management.base.call_command",
     }
 )
-_DESERIALIZE = frozenset({"django.core.serializers.deserialize"})
-_HISTORICAL_MODELS = frozenset(
+DESERIALIZE = frozenset({"django.core.serializers.deserialize"})
+HISTORICAL_MODELS = frozenset(
     {"histfixtures.historical_models", "histfixtures.context.historical_models"}
 )
-_PARTIAL = frozenset({"functools.partial"})
-_SERIALIZER_MODULES = frozenset(
+SERIALIZER_MODULES = frozenset(
     {"django.core.serializers.python", "django.core.serializers.xml_serializer"}
 )
-_PYTHON_SERIALIZER = "django.core.serializers.python"
+PYTHON_SERIALIZER = "django.core.serializers.python"
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,11 @@ class _Module:
     def patch_kind(self, node: ast.AST) -> Kind | None:
         if isinstance(node, ast.Attribute):
             module = self.qualname(node.value)
-            if module == _PYTHON_SERIALIZER and node.attr == "_get_model":
+            if module == PYTHON_SERIALIZER and node.attr == "_get_model":
                 # Reading it crashes too: the recipe saves the original first.
                 return "get_model_patch"
             if (
-                module in _SERIALIZER_MODULES
+                module in SERIALIZER_MODULES
                 and node.attr == "apps"
                 and isinstance(node.ctx, ast.Store)
             ):
@@ -164,9 +166,9 @@ class _Module:
             and isinstance(node.args[1], ast.Constant)
         ):
             module = self.qualname(node.args[0])
-            if module == _PYTHON_SERIALIZER and node.args[1].value == "_get_model":
+            if module == PYTHON_SERIALIZER and node.args[1].value == "_get_model":
                 return "get_model_patch"
-            if module in _SERIALIZER_MODULES and node.args[1].value == "apps":
+            if module in SERIALIZER_MODULES and node.args[1].value == "apps":
                 return "apps_patch"
         return None
 
@@ -226,9 +228,9 @@ class _Module:
 
     def loading_kind(self, call: ast.Call) -> Kind | None:
         qualname = self.qualname(call.func)
-        if qualname in _DESERIALIZE:
+        if qualname in DESERIALIZE:
             return "deserialize"
-        if qualname in _CALL_COMMAND and call.args:
+        if qualname in CALL_COMMAND and call.args:
             command = call.args[0]
             if isinstance(command, ast.Constant) and command.value == "loaddata":
                 return "loaddata"
@@ -283,7 +285,7 @@ def _unwrapped_calls(node: ast.AST, names: dict[str, str]) -> Iterator[ast.Call]
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.With | ast.AsyncWith) and any(
             isinstance(item.context_expr, ast.Call)
-            and _qualname(item.context_expr.func, names) in _HISTORICAL_MODELS
+            and _qualname(item.context_expr.func, names) in HISTORICAL_MODELS
             for item in child.items
         ):
             continue

@@ -37,6 +37,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from histfixtures.adopting import adopt_source
+from histfixtures.legacy import analyse_source
 
 REPO = Path(__file__).resolve().parent.parent
 TESTPROJECT = REPO / "testproject"
@@ -60,6 +61,15 @@ def migration(functions: str, operations: str) -> str:
         "    operations = [\n"
         + textwrap.indent(textwrap.dedent(operations).strip("\n"), " " * 8)
         + "\n    ]\n"
+    )
+
+
+def importing(imports: str, source: str) -> str:
+    """A migration module of :func:`migration` with ``imports`` for its first."""
+    return source.replace(
+        "from django.core.management import call_command\n",
+        textwrap.dedent(imports).lstrip("\n"),
+        1,
     )
 
 
@@ -315,15 +325,21 @@ def test_deserialize_amid_other_code_is_wrapped_to_the_end_of_the_function() -> 
 
 
 def test_objects_deserialized_early_and_read_later_are_read_inside_the_block() -> None:
-    source = migration(
+    source = importing(
         """
-        def load(apps, schema_editor):
-            objects = serializers.deserialize("json", DATA)
-            print("loading")
-            for obj in objects:
-                obj.save()
+        from django.core import serializers
+        from django.core.management import call_command
         """,
-        "migrations.RunPython(load),",
+        migration(
+            """
+            def load(apps, schema_editor):
+                objects = serializers.deserialize("json", DATA)
+                print("loading")
+                for obj in objects:
+                    obj.save()
+            """,
+            "migrations.RunPython(load),",
+        ),
     )
 
     adoption = adopt_source(source)
@@ -526,6 +542,219 @@ def test_second_run_changes_nothing(path: Path) -> None:
     assert twice.source == once.source
     assert twice.changes == ()
     assert twice.left_as_is is None
+
+
+# --- Under any import, as the checks resolve names -----------------------------
+
+WRAPPED = migration(
+    """
+    def load(apps, schema_editor):
+        with historical_models(apps):
+            call_command("loaddata", "books")
+    """,
+    "migrations.RunPython(load),",
+).replace(
+    "from django.db import migrations\n",
+    "from django.db import migrations\nfrom histfixtures import historical_models\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("imports", "recipe", "patched"),
+    [
+        (
+            "from django.core.serializers import python as python_serializer",
+            """
+            live_apps = python_serializer.apps
+            python_serializer.apps = apps
+            try:
+                call_command("loaddata", "books")
+            finally:
+                python_serializer.apps = live_apps
+            """,
+            "python.apps",
+        ),
+        (
+            "import django.core.serializers.python as serializer",
+            """
+            original = serializer._get_model
+            serializer._get_model = lambda identifier: apps.get_model(identifier)
+            call_command("loaddata", "books")
+            serializer._get_model = original
+            """,
+            "python._get_model",
+        ),
+        (
+            "from django.core import serializers",
+            """
+            serializers.python.apps = apps
+            call_command("loaddata", "books")
+            """,
+            "python.apps",
+        ),
+        (
+            "import django.core.serializers.xml_serializer",
+            """
+            django.core.serializers.xml_serializer.apps = apps
+            call_command("loaddata", "books")
+            """,
+            "xml_serializer.apps",
+        ),
+        (
+            "",  # none at module level
+            """
+            # The recipe, imported here.
+            from django.core.serializers import xml_serializer as xml
+            xml.apps = apps
+            call_command("loaddata", "books")
+            """,
+            "xml_serializer.apps",
+        ),
+    ],
+    ids=["from-as", "import-as", "package", "import", "in-function-as"],
+)
+def test_recipe_under_any_import_is_removed_with_its_import(
+    imports: str, recipe: str, patched: str
+) -> None:
+    source = importing(
+        "from django.core.management import call_command\n"
+        + (f"{imports}\n" if imports else ""),
+        migration(
+            "def load(apps, schema_editor):\n"
+            + textwrap.indent(textwrap.dedent(recipe).strip("\n"), " " * 4),
+            "migrations.RunPython(load),",
+        ),
+    )
+    assert analyse_source(source)
+
+    adoption = adopt_source(source)
+
+    assert adoption.source == WRAPPED
+    assert adoption.changes == (
+        f"load(): removed the patch of serializers.{patched}",
+        "load(): loading wrapped in historical_models(apps)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("imports", "call"),
+    [
+        (
+            "from django.core.management import call_command as cc",
+            'cc("loaddata", "books")',
+        ),
+        (
+            "from django.core import management",
+            'management.call_command("loaddata", "books")',
+        ),
+        (
+            "import django.core.management",
+            'django.core.management.call_command("loaddata", "books")',
+        ),
+        (
+            "from django.core.management.base import call_command",
+            'call_command("loaddata", "books")',
+        ),
+    ],
+    ids=["from-as", "module", "import", "base"],
+)
+def test_call_command_under_any_import_becomes_load_fixture(
+    imports: str, call: str
+) -> None:
+    source = importing(
+        imports + "\n",
+        migration(
+            f"def load(apps, schema_editor):\n    {call}\n",
+            "migrations.RunPython(load, migrations.RunPython.noop),",
+        ),
+    )
+
+    adoption = adopt_source(source)
+
+    assert adoption.source == load_fixture_migration(
+        'LoadFixture("books", reverse=False),'
+    )
+
+
+def test_deserialize_under_another_name_is_wrapped() -> None:
+    source = importing(
+        "from django.core.serializers import deserialize as objects_in\n",
+        migration(
+            """
+            def load(apps, schema_editor):
+                for obj in objects_in("json", DATA):
+                    obj.save()
+            """,
+            "migrations.RunPython(load),",
+        ),
+    )
+
+    adoption = adopt_source(source)
+
+    django = "from django.db import migrations\n"
+    assert adoption.source == source.replace(
+        django, django + "from histfixtures import historical_models\n"
+    ).replace(
+        '    for obj in objects_in("json", DATA):\n        obj.save()\n',
+        "    with historical_models(apps):\n"
+        '        for obj in objects_in("json", DATA):\n'
+        "            obj.save()\n",
+    )
+    assert adoption.changes == ("load(): loading wrapped in historical_models(apps)",)
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "from library import python\nfrom library.utils import call_command",
+        "from django.core.management import *\nfrom django.core.serializers import *",
+    ],
+    ids=["own", "wildcard"],
+)
+def test_names_bound_to_something_else_are_not_touched(imports: str) -> None:
+    # Neither tool follows them, so neither reports what the other leaves.
+    source = importing(
+        imports + "\n",
+        migration(
+            """
+            def load(apps, schema_editor):
+                python.apps = apps
+                call_command("loaddata", "books")
+            """,
+            "migrations.RunPython(load),",
+        ),
+    )
+
+    assert analyse_source(source) == ()
+    assert adopt_source(source) == type(adopt_source(source))(source)
+
+
+def test_what_the_checks_would_still_find_leaves_the_file_as_is() -> None:
+    # Rewriting only the loading would write a half-adopted migration.
+    source = importing(
+        """
+        from django.core.management import call_command
+        from django.core.serializers import python
+        """,
+        migration(
+            """
+            def load(apps, schema_editor):
+                setattr(python, "apps", apps)
+                call_command("loaddata", "books")
+            """,
+            "migrations.RunPython(load),",
+        ),
+    )
+
+    adoption = adopt_source(source)
+
+    assert adoption == type(adoption)(
+        source,
+        left_as_is=(
+            "load() would still patch the apps of a serializer module at line 7: "
+            "rewrite it by hand"
+        ),
+    )
 
 
 # --- The command, on a migrations package in a temporary directory ------------
@@ -871,3 +1100,32 @@ def test_rewritten_migrations_load_after_the_drift_what_the_originals_loaded_bef
 
     assert result.returncode == 0, failed(result)
     assert project.databases.rows(fresh, COLUMNS_AFTER) == ROWS
+
+
+LEGACY_SAMPLES = sorted(
+    path
+    for directory in ("legacy_loading", "adopt/before")
+    for path in (Path(__file__).parent / "scenarios" / directory).rglob("0*.py")
+)
+
+
+@pytest.mark.parametrize(
+    "path", LEGACY_SAMPLES, ids=lambda path: f"{path.parent.name}/{path.name}"
+)
+def test_what_adoptfixtures_rewrites_the_legacy_checks_no_longer_find(
+    path: Path,
+) -> None:
+    """
+    The two tools agree: every sample migration the W001-W004 checks warn
+    about is either rewritten into code they find nothing in, or left as
+    is with a reason; a clean one stays clean.
+    """
+    source = path.read_text()
+    before = analyse_source(source)
+    adoption = adopt_source(source)
+    if adoption.left_as_is is not None:
+        assert adoption.source == source
+        assert before, f"{path.name} was left as is without a finding"
+        return
+    assert analyse_source(adoption.source) == ()
+    assert bool(adoption.changes) == bool(before)

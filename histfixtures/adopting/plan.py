@@ -15,6 +15,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from histfixtures.adopting.survey import (
+    ImportedNames,
     NotUnderstood,
     Survey,
     argument,
@@ -39,6 +40,7 @@ _CARRIED_OVER = frozenset({"code", "reverse_code", "elidable", "hints"})
 class Plan:
     """What to do to which RunPython and which function, and how to say it."""
 
+    names: ImportedNames  # the module's, as the survey resolved them
     replacements: dict[cst.Call, list[cst.Call]] = field(default_factory=dict)
     wraps: dict[str, str] = field(default_factory=dict)  # function -> apps name
     removals: set[str] = field(default_factory=set)
@@ -47,7 +49,7 @@ class Plan:
 
     @classmethod
     def of(cls, survey: Survey) -> Plan:
-        plan = cls()
+        plan = cls(survey.names)
         for name in survey.functions:
             if name not in survey.loading and name not in survey.patched:
                 continue
@@ -115,7 +117,7 @@ class Plan:
         self.imports.add("historical_models")
         for attribute in sorted(survey.patched.get(name, ())):
             self.changes.append(
-                f"{name}(): removed the patch of serializers.python.{attribute}"
+                f"{name}(): removed the patch of serializers.{attribute}"
             )
         if name in survey.loading:
             self.changes.append(
@@ -144,7 +146,7 @@ def load_fixture_calls(survey: Survey, name: str) -> list[cst.Call] | None:
             if not (
                 isinstance(small, cst.Expr)
                 and isinstance(small.value, cst.Call)
-                and is_loaddata(small.value)
+                and is_loaddata(small.value, survey.names)
             ):
                 return None
             call = _load_fixture_call(small.value, editor, set(parameters))

@@ -9,19 +9,28 @@ import libcst.matchers as m
 
 from histfixtures.adopting.plan import Plan
 from histfixtures.adopting.survey import (
+    ImportedNames,
+    bindings,
     loading_in,
     names_in,
     patched_attribute,
     patches,
 )
+from histfixtures.legacy import CALL_COMMAND, SERIALIZER_MODULES
 
-# Names the monkeypatch recipes import from django.core.serializers.
-_RECIPE_IMPORTS = frozenset({"python", "base"})
-# Module-level imports that the rewritten code may have stopped using.
-_MAYBE_UNUSED = {
-    "django.core.management": frozenset({"call_command"}),
-    "django.core.serializers": _RECIPE_IMPORTS,
-}
+# What the rewritten code may have stopped using, by dotted path: the
+# recipes' modules (base for its DeserializationError), call_command, and
+# the packages they are reached through; under any alias, their imports go
+# once nothing uses them.
+_MAYBE_UNUSED = frozenset(
+    {
+        *CALL_COMMAND,
+        *SERIALIZER_MODULES,
+        "django.core.serializers.base",
+        "django.core.serializers",
+        "django.core.management",
+    }
+)
 
 
 class Rewriter(cst.CSTTransformer):
@@ -45,7 +54,9 @@ class Rewriter(cst.CSTTransformer):
         if name in self.plan.wraps:
             block = updated_node.body
             assert isinstance(block, cst.IndentedBlock)  # Plan.of made sure
-            body = _trimmed(wrapped(unpatched(block.body), self.plan.wraps[name]))
+            names = self.plan.names
+            body = unpatched(block.body, names)
+            body = _trimmed(wrapped(body, self.plan.wraps[name], names))
             return updated_node.with_changes(body=block.with_changes(body=body))
         return updated_node
 
@@ -94,14 +105,14 @@ class Rewriter(cst.CSTTransformer):
 
 
 def wrapped(
-    statements: Sequence[cst.BaseStatement], apps: str
+    statements: Sequence[cst.BaseStatement], apps: str, names: ImportedNames
 ) -> list[cst.BaseStatement]:
     """
     The statements from the first that loads to the last, in one ``with``.
 
     After ``deserialize()``, to the end: its objects may be iterated later.
     """
-    finders = [loading_in(statement) for statement in statements]
+    finders = [loading_in(statement, names) for statement in statements]
     loading = [index for index, finder in enumerate(finders) if finder.found]
     if not loading:
         return list(statements)
@@ -121,7 +132,9 @@ def wrapped(
     return [*statements[:first], block, *statements[last + 1 :]]
 
 
-def unpatched(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+def unpatched(
+    statements: Sequence[cst.BaseStatement], names: ImportedNames
+) -> list[cst.BaseStatement]:
     """The statements without the recipe: save, helper, patch, restore, imports."""
     helpers = {
         small.value.value
@@ -130,16 +143,16 @@ def unpatched(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement
         for small in statement.body
         if isinstance(small, cst.Assign)
         and isinstance(small.value, cst.Name)
-        and any(patched_attribute(target.target) for target in small.targets)
+        and any(patched_attribute(target.target, names) for target in small.targets)
     }
     kept: list[cst.BaseStatement] = []
     for statement in statements:
         if isinstance(statement, cst.FunctionDef) and statement.name.value in helpers:
             continue
         if isinstance(statement, cst.Try):
-            kept.extend(_untried(statement))
+            kept.extend(_untried(statement, names))
         elif isinstance(statement, cst.SimpleStatementLine):
-            small = [s for s in statement.body if not patches(s)]
+            small = [s for s in statement.body if not patches(s, names)]
             if small:
                 small[-1] = small[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
                 kept.append(statement.with_changes(body=small))
@@ -147,36 +160,27 @@ def unpatched(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement
             kept.append(statement)
     if len(kept) == len(statements):
         return kept
-    # The recipe's own imports (python, base) go when nothing else uses them.
-    used = set().union(*(names_in(s) for s in kept if _recipe_import(s) is None))
-    return [s for s in kept if not (names := _recipe_import(s)) or names & used]
+    # The recipe's own imports (python, base), and the comments above them,
+    # go when nothing else uses them.
+    used = _used_names(kept)
+    return [new for s in kept if (new := _kept_import(s, used)) is not None]
 
 
-def _recipe_import(statement: cst.BaseStatement) -> set[str] | None:
-    """The names of ``from django.core.serializers import python, base``."""
-    if _import_from(statement) != "django.core.serializers":
-        return None
-    node = cst.ensure_type(statement, cst.SimpleStatementLine).body[0]
-    names = cst.ensure_type(node, cst.ImportFrom).names
-    if isinstance(names, cst.ImportStar):
-        return None
-    imported = {name.evaluated_alias or name.evaluated_name for name in names}
-    return imported if imported <= _RECIPE_IMPORTS else None
-
-
-def _untried(statement: cst.Try) -> list[cst.BaseStatement]:
+def _untried(statement: cst.Try, names: ImportedNames) -> list[cst.BaseStatement]:
     """A try whose finally only restored the patch loses it, or goes altogether."""
     final = statement.finalbody
     if not isinstance(statement.body, cst.IndentedBlock) or (
         final is not None and not isinstance(final.body, cst.IndentedBlock)
     ):
         return [statement]
-    body = unpatched(statement.body.body) or [cst.SimpleStatementLine([cst.Pass()])]
+    body = unpatched(statement.body.body, names) or [
+        cst.SimpleStatementLine([cst.Pass()])
+    ]
     new = statement.with_changes(body=statement.body.with_changes(body=body))
     if final is None:
         return [new]
     assert isinstance(final.body, cst.IndentedBlock)
-    rest = unpatched(final.body.body)
+    rest = unpatched(final.body.body, names)
     if rest:
         return [
             new.with_changes(
@@ -214,9 +218,7 @@ def without_unused_imports(module: cst.Module) -> cst.Module:
     The blank lines and comments above a removed import stay, on the
     statement that follows it, so that import groups stay apart.
     """
-    used = set().union(
-        *(names_in(s) for s in module.body if _import_from(s) not in _MAYBE_UNUSED)
-    )
+    used = _used_names(module.body)
     body: list[cst.BaseStatement] = []
     carried: Sequence[cst.EmptyLine] = ()
     for statement in module.body:
@@ -232,38 +234,38 @@ def without_unused_imports(module: cst.Module) -> cst.Module:
     return module.with_changes(body=body)
 
 
-def _import_from(statement: cst.BaseStatement) -> str | None:
-    """The module a ``from X import ...`` line imports from."""
-    if not m.matches(statement, m.SimpleStatementLine([m.ImportFrom()])):
+def _used_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
+    """The names in the statements that are not imports of this level."""
+    return set().union(*(names_in(s) for s in statements if _import_of(s) is None))
+
+
+def _import_of(statement: cst.BaseStatement) -> cst.Import | cst.ImportFrom | None:
+    """The import a line holds alone."""
+    if not m.matches(statement, m.SimpleStatementLine([m.Import() | m.ImportFrom()])):
         return None
-    node = cst.ensure_type(
-        cst.ensure_type(statement, cst.SimpleStatementLine).body[0], cst.ImportFrom
-    )
-    if node.module is None or node.relative:
-        return None
-    return cst.Module([]).code_for_node(node.module)
+    node = cst.ensure_type(statement, cst.SimpleStatementLine).body[0]
+    assert isinstance(node, cst.Import | cst.ImportFrom)
+    return node
 
 
 def _kept_import(
     statement: cst.BaseStatement, used: set[str]
 ) -> cst.BaseStatement | None:
-    """An import of ``_MAYBE_UNUSED`` without its unused names, None if all are."""
-    candidates = _MAYBE_UNUSED.get(_import_from(statement) or "")
-    if candidates is None:
+    """An import without its unused names of ``_MAYBE_UNUSED``, None if all are."""
+    node = _import_of(statement)
+    if node is None:
         return statement
-    line = cst.ensure_type(statement, cst.SimpleStatementLine)
-    node = cst.ensure_type(line.body[0], cst.ImportFrom)
-    if isinstance(node.names, cst.ImportStar):
-        return statement
-    names = [
+    unused = {
         alias
-        for alias in node.names
-        if alias.evaluated_name not in candidates
-        or (alias.evaluated_alias or alias.evaluated_name) in used
-    ]
+        for alias, name, path in bindings(node)
+        if path in _MAYBE_UNUSED and name not in used
+    }
+    if not unused:
+        return statement
+    assert not isinstance(node.names, cst.ImportStar)  # bindings() gave some
+    names = [alias for alias in node.names if alias not in unused]
     if not names:
         return None
-    if len(names) == len(node.names):
-        return statement
     names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    line = cst.ensure_type(statement, cst.SimpleStatementLine)
     return line.with_changes(body=[node.with_changes(names=names)])

@@ -3,20 +3,32 @@ Read a migration module: which functions load fixtures, which patch serializers.
 
 Loading is ``call_command("loaddata", ...)`` or ``serializers.deserialize(...)``
 outside a ``with historical_models(...)`` block; patching is an assignment of
-or to ``django.core.serializers.python._get_model`` or ``.apps`` (both
-monkeypatch recipes save, set and restore one of these).
+or to ``django.core.serializers.python._get_model`` or the ``apps`` of
+``.python`` or ``.xml_serializer`` (both monkeypatch recipes save, set and
+restore one of these).
+
+Names are resolved through the module's imports, as the W001-W004 checks
+resolve them (:mod:`histfixtures.legacy`, whose sets of dotted paths are
+used here), so that both tools find the same code under any alias.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import libcst as cst
 import libcst.matchers as m
 
-# The attributes of django.core.serializers.python that the recipes patch.
-PATCHED_ATTRIBUTES = frozenset({"_get_model", "apps"})
+from histfixtures.legacy import (
+    CALL_COMMAND,
+    DESERIALIZE,
+    HISTORICAL_MODELS,
+    PYTHON_SERIALIZER,
+    SERIALIZER_MODULES,
+)
 
 # How a RunPython is unapplied: nothing to do, irreversible, or anything else.
 Reverse = Literal["noop", "irreversible", "other"]
@@ -24,6 +36,60 @@ Reverse = Literal["noop", "irreversible", "other"]
 
 class NotUnderstood(Exception):
     """Code that adoptfixtures cannot rewrite with certainty; the file stays as is."""
+
+
+@dataclass(frozen=True)
+class ImportedNames:
+    """What each name imported by a module stands for, as a dotted path."""
+
+    paths: Mapping[str, str]
+
+    @classmethod
+    def of(cls, module: cst.Module) -> ImportedNames:
+        """The imports anywhere in the module (at module level or in a function)."""
+        paths: dict[str, str] = {}
+        for node in m.findall(module, m.Import() | m.ImportFrom()):
+            assert isinstance(node, cst.Import | cst.ImportFrom)
+            for alias, name, path in bindings(node):
+                plain = isinstance(node, cst.Import) and alias.asname is None
+                paths[name] = name if plain else path  # import x.y: x is x
+        return cls(paths)
+
+    def qualname(self, node: cst.BaseExpression) -> str | None:
+        """The dotted path of a name or attribute chain, through the imports."""
+        if isinstance(node, cst.Name):
+            return self.paths.get(node.value)
+        if isinstance(node, cst.Attribute):
+            base = self.qualname(node.value)
+            return None if base is None else f"{base}.{node.attr.value}"
+        return None
+
+
+def bindings(
+    node: cst.Import | cst.ImportFrom,
+) -> Iterator[tuple[cst.ImportAlias, str, str]]:
+    """
+    Each name an import binds, with the dotted path it imports: ``import
+    x.y`` binds ``x`` and imports ``x.y``. Relative and wildcard imports bind
+    nothing that can be resolved.
+    """
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            path = dotted(alias.name)
+            yield alias, alias.evaluated_alias or path.partition(".")[0], path
+    elif (
+        node.module is not None
+        and not node.relative
+        and not isinstance(node.names, cst.ImportStar)
+    ):
+        module = dotted(node.module)
+        for alias in node.names:
+            name = alias.evaluated_name
+            yield alias, alias.evaluated_alias or name, f"{module}.{name}"
+
+
+def dotted(node: cst.Attribute | cst.Name) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def call_name(call: cst.Call) -> str | None:
@@ -48,9 +114,9 @@ def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression 
     return positional[position].value if len(positional) > position else None
 
 
-def is_loaddata(call: cst.Call) -> bool:
+def is_loaddata(call: cst.Call, names: ImportedNames) -> bool:
     """``call_command("loaddata", ...)``; refuses a command name computed at runtime."""
-    if call_name(call) != "call_command" or not call.args:
+    if names.qualname(call.func) not in CALL_COMMAND or not call.args:
         return False
     first = call.args[0]
     if (
@@ -65,35 +131,53 @@ def is_loaddata(call: cst.Call) -> bool:
     )
 
 
-def is_loading(call: cst.Call) -> bool:
-    """loaddata, or Django's deserialize (histfixtures' own takes ``apps=``)."""
-    if call_name(call) == "deserialize":
-        return not any(name_of(arg.keyword) == "apps" for arg in call.args)
-    return is_loaddata(call)
+def is_deserialize(call: cst.Call, names: ImportedNames) -> bool:
+    return names.qualname(call.func) in DESERIALIZE
 
 
-def is_historical(node: cst.With) -> bool:
+def is_loading(call: cst.Call, names: ImportedNames) -> bool:
+    """loaddata, or Django's deserialize."""
+    return is_deserialize(call, names) or is_loaddata(call, names)
+
+
+def is_historical(node: cst.With, names: ImportedNames) -> bool:
+    """
+    A ``with historical_models(...)``: imported from histfixtures, or spelt
+    so (what adoptfixtures writes is not wrapped again).
+    """
     return any(
-        isinstance(item.item, cst.Call) and call_name(item.item) == "historical_models"
+        isinstance(item.item, cst.Call)
+        and (
+            call_name(item.item) == "historical_models"
+            or names.qualname(item.item.func) in HISTORICAL_MODELS
+        )
         for item in node.items
     )
 
 
-def patched_attribute(node: cst.BaseExpression) -> str | None:
-    """``"_get_model"`` for ``python._get_model``, ``serializers.python._get_model``."""
-    if not isinstance(node, cst.Attribute) or node.attr.value not in PATCHED_ATTRIBUTES:
+def patched_attribute(node: cst.BaseExpression, names: ImportedNames) -> str | None:
+    """
+    ``"python._get_model"`` for ``python._get_model`` when ``python`` is
+    ``django.core.serializers.python`` under any import; ``"python.apps"``
+    and ``"xml_serializer.apps"`` likewise.
+    """
+    if not isinstance(node, cst.Attribute):
         return None
-    if m.matches(node.value, m.Name("python") | m.Attribute(attr=m.Name("python"))):
-        return node.attr.value
+    module = names.qualname(node.value) or ""
+    attribute = node.attr.value
+    if (module == PYTHON_SERIALIZER and attribute == "_get_model") or (
+        module in SERIALIZER_MODULES and attribute == "apps"
+    ):
+        return f"{module.rpartition('.')[2]}.{attribute}"
     return None
 
 
-def patches(small: cst.BaseSmallStatement) -> set[str]:
+def patches(small: cst.BaseSmallStatement, names: ImportedNames) -> set[str]:
     """The attributes an assignment saves, sets or restores."""
     if not isinstance(small, cst.Assign):
         return set()
     nodes = [target.target for target in small.targets] + [small.value]
-    return {name for node in nodes if (name := patched_attribute(node))}
+    return {found for node in nodes if (found := patched_attribute(node, names))}
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
@@ -109,8 +193,9 @@ def has_comments(node: cst.CSTNode) -> bool:
 class LoadingFinder(cst.CSTVisitor):
     """Whether a node loads fixtures outside ``historical_models``."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: ImportedNames) -> None:
         super().__init__()
+        self.names = names
         self.found = False
         # Django's deserialize() is lazy: models are looked up as its objects
         # are iterated, maybe statements later.
@@ -119,10 +204,10 @@ class LoadingFinder(cst.CSTVisitor):
         self.lambdas = 0
 
     def visit_With(self, node: cst.With) -> None:
-        self.historical += is_historical(node)
+        self.historical += is_historical(node, self.names)
 
     def leave_With(self, original_node: cst.With) -> None:
-        self.historical -= is_historical(original_node)
+        self.historical -= is_historical(original_node, self.names)
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.lambdas += 1
@@ -131,13 +216,13 @@ class LoadingFinder(cst.CSTVisitor):
         self.lambdas -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not self.historical and is_loading(node):
+        if not self.historical and is_loading(node, self.names):
             self.found = True
-            self.deserializes |= call_name(node) == "deserialize"
+            self.deserializes |= is_deserialize(node, self.names)
 
 
-def loading_in(node: cst.CSTNode) -> LoadingFinder:
-    finder = LoadingFinder()
+def loading_in(node: cst.CSTNode, names: ImportedNames) -> LoadingFinder:
+    finder = LoadingFinder(names)
     node.visit(finder)
     return finder
 
@@ -145,8 +230,8 @@ def loading_in(node: cst.CSTNode) -> LoadingFinder:
 class Survey(LoadingFinder):
     """Everything adoptfixtures needs to know about one module."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, names: ImportedNames) -> None:
+        super().__init__(names)
         self.functions: dict[str, cst.FunctionDef] = {}  # module-level, in order
         self.references: Counter[str] = Counter()
         self.loading: set[str] = set()
@@ -202,7 +287,7 @@ class Survey(LoadingFinder):
     def visit_Call(self, node: cst.Call) -> None:
         if call_name(node) == "RunPython":
             self.run_pythons.append(node)
-        if self.historical or not is_loading(node):
+        if self.historical or not is_loading(node, self.names):
             return
         if self.owner is None:
             raise NotUnderstood(
@@ -217,7 +302,7 @@ class Survey(LoadingFinder):
         self.loading.add(self.owner)
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        attributes = patches(node)
+        attributes = patches(node, self.names)
         if not attributes:
             return
         if self.owner is None:
