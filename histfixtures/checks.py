@@ -21,19 +21,18 @@ operation's state from replaying them, the fixtures from disk.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.apps.config import AppConfig
 from django.core.checks import CheckMessage, Error
-from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import Migration
 from django.db.migrations.state import ProjectState
 
+from histfixtures.commands import running_command
 from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
 from histfixtures.exceptions import (
     AmbiguousFixtureError,
@@ -127,21 +126,14 @@ def _wanted() -> bool:
 
     Django tells a check function neither which command runs it nor, since
     6.1, whether the command named its databases (every check then gets
-    them all). The command is the ``self`` of the nearest frame of a
-    management command's method on the stack (BaseCommand.check() runs the
-    checks): ``migrate`` (or a subclass), or ``check``, which ``manage.py
-    check``, ``call_command("check")`` and the test runner run.
+    them all): the command is found on the stack (see histfixtures.commands):
+    ``migrate`` (or a subclass), or ``check``, which ``manage.py check``,
+    ``call_command("check")`` and the test runner run.
     """
     from django.core.management.commands.check import Command as CheckCommand
     from django.core.management.commands.migrate import Command as MigrateCommand
 
-    frame = sys._getframe()
-    while frame is not None:
-        command = frame.f_locals.get("self")
-        if isinstance(command, BaseCommand):
-            return isinstance(command, CheckCommand | MigrateCommand)
-        frame = frame.f_back  # type: ignore[assignment]
-    return False
+    return isinstance(running_command(), CheckCommand | MigrateCommand)
 
 
 class _OperationCheck:

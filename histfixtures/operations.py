@@ -18,6 +18,7 @@ from django.db.migrations.operations.base import Operation, OperationCategory
 from django.db.migrations.state import ProjectState
 
 from histfixtures.loading import load
+from histfixtures.migrate_output import LoadReport
 from histfixtures.options import LoadOptions
 from histfixtures.state import describe_state
 from histfixtures.unloading import unload
@@ -109,14 +110,20 @@ class LoadFixture(Operation):
         alias = schema_editor.connection.alias
         if self._applies_to(alias, app_label):
             from_state.clear_delayed_apps_cache()
-            load(
-                self.labels,
-                apps=from_state.apps,
-                options=self.options,
-                using=alias,
-                state=describe_state(from_state.apps),
-                own_app=app_label,
-            )
+            report = LoadReport()
+            result = None
+            try:
+                result = load(
+                    self.labels,
+                    apps=from_state.apps,
+                    options=self.options,
+                    using=alias,
+                    state=describe_state(from_state.apps),
+                    own_app=app_label,
+                    on_object=report.on_object,
+                )
+            finally:
+                report.finish(result)
 
     def database_backwards(
         self,

@@ -41,6 +41,7 @@ from histfixtures.interruption import (
     silence,
 )
 from histfixtures.loading import load
+from histfixtures.migrate_output import loaded_line
 from histfixtures.migration_names import parse_option
 from histfixtures.options import LoadOptions
 from histfixtures.progress import FileProgress, Progress
@@ -193,17 +194,7 @@ class Command(loaddata.Command):
             connections[using].close()
         if options["verbosity"] < 1:
             return
-        read = result.objects + result.skipped
-        fixtures = len(result.fixtures)
-        if result.skipped:
-            self.stdout.write(
-                f"Installed {result.objects} object(s) (of {read}) "
-                f"from {fixtures} fixture(s)"
-            )
-        else:
-            self.stdout.write(
-                f"Installed {result.objects} object(s) from {fixtures} fixture(s)"
-            )
+        self.stdout.write(loaded_line(result))
 
     # --- live models: loaddata's own code, with a progress line -------------
 
