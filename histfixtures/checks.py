@@ -21,6 +21,7 @@ operation's state from replaying them, the fixtures from disk.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -39,6 +40,8 @@ from histfixtures.exceptions import (
     FixtureError,
     FixtureNotFoundError,
     MalformedFixtureError,
+    UnknownFieldError,
+    UnknownModelError,
 )
 from histfixtures.history import (
     adds_field,
@@ -118,6 +121,34 @@ def check_new_operation(
     """
     state = loader.project_state(list(migration.dependencies), at_end=True)
     return _OperationCheck(loader, migration, 0, operation, state=state).run()
+
+
+def placement_hint(
+    operation: LoadFixture, exc: UnknownModelError | UnknownFieldError
+) -> str | None:
+    """
+    E003's or E004's hint for an operation that failed when it ran.
+
+    A LoadFixture placed before its model is made fails in migrate with the
+    error of the model or field it cannot find; the hint says where the
+    operation belongs, as the checks would have. None when the operation is
+    not in the migrations on disk or its place is not the problem.
+    """
+    try:
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+    except (BadMigrationError, NodeNotFoundError):
+        return None
+    for migration in loader.graph.nodes.values():
+        for position, candidate in enumerate(migration.operations):
+            if candidate is operation and exc.model is not None:
+                check = _OperationCheck(loader, migration, position, operation)
+                label = operation.labels[0]
+                if len(operation.labels) > 1 and exc.fixture:
+                    label = os.path.basename(exc.fixture)
+                if isinstance(exc, UnknownFieldError) and exc.field:
+                    return check.field_ordering_hint(exc.model, exc.field, label)
+                return check.ordering_hint(exc.model, label)
+    return None
 
 
 def _wanted() -> bool:

@@ -17,6 +17,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation, OperationCategory
 from django.db.migrations.state import ProjectState
 
+from histfixtures.exceptions import UnknownFieldError, UnknownModelError
 from histfixtures.loading import load
 from histfixtures.migrate_output import LoadReport
 from histfixtures.options import LoadOptions
@@ -122,6 +123,12 @@ class LoadFixture(Operation):
                     own_app=app_label,
                     on_object=report.on_object,
                 )
+            except (UnknownModelError, UnknownFieldError) as exc:
+                from histfixtures.checks import placement_hint
+
+                # A misplaced operation: say where it belongs, as E003/E004 do.
+                exc.hint = placement_hint(self, exc) or exc.hint
+                raise
             finally:
                 report.finish(result)
 

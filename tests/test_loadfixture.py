@@ -929,7 +929,7 @@ def test_loaddata_setting_rejects_unknown_values(db: None, settings: Any) -> Non
 
 
 def test_state_the_database_has_left_is_a_message_with_the_way_out(
-    transactional_db: None, capsys: pytest.CaptureFixture[str]
+    migrations_restored: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot()
 
@@ -956,7 +956,7 @@ def test_state_the_database_has_left_is_a_message_with_the_way_out(
 
 
 def test_stale_fixture_without_state_names_the_state_to_load_it_at(
-    transactional_db: None, capsys: pytest.CaptureFixture[str]
+    migrations_restored: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
         loadfixture.Command().run_from_argv(
