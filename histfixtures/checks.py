@@ -33,6 +33,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import Migration
 from django.db.migrations.state import ProjectState
 
+from histfixtures.check_cache import ChecksCache
 from histfixtures.commands import running_command
 from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
 from histfixtures.exceptions import (
@@ -98,6 +99,7 @@ def check_load_fixtures(
     except (BadMigrationError, NodeNotFoundError):
         return []  # Django's own commands report a broken graph.
     wanted = None if app_configs is None else {c.label for c in app_configs}
+    cache = ChecksCache.from_settings(loader)
     messages: list[CheckMessage] = []
     for node in sorted(loader.graph.nodes):
         if wanted is not None and node[0] not in wanted:
@@ -105,7 +107,9 @@ def check_load_fixtures(
         migration = loader.graph.nodes[node]
         for position, operation in enumerate(migration.operations):
             if isinstance(operation, LoadFixture):
-                check = _OperationCheck(loader, migration, position, operation)
+                check = _OperationCheck(
+                    loader, migration, position, operation, cache=cache
+                )
                 messages += check.run()
     return messages
 
@@ -177,8 +181,10 @@ class _OperationCheck:
         position: int,
         operation: LoadFixture,
         state: ProjectState | None = None,
+        cache: ChecksCache | None = None,
     ) -> None:
         self.loader = loader
+        self.cache = cache
         self.migration = migration
         self.position = position
         self.operation = operation
@@ -267,13 +273,28 @@ class _OperationCheck:
     def check_content(self, label: str, fixture: FixtureFile) -> list[Error]:
         if fixture.format not in RAW_FORMATS:
             return []  # A custom format: only Django's deserializer knows it.
+        key = self.cache_key(fixture)
+        if self.cache is not None and self.cache.is_clean(key):
+            return []
         problems = find_problems(
             _read_guarded(fixture),
             self.state,
             self.operation.options,
             render=self.render,
         )
+        if not problems and self.cache is not None:
+            self.cache.mark_clean(key)
         return [self.problem_error(label, fixture, problem) for problem in problems]
+
+    def cache_key(self, fixture: FixtureFile) -> str | None:
+        """The fixture's key in the cache of clean checks, if it has one."""
+        if self.cache is None or self.cache.directory is None:
+            return None
+        try:
+            digest = fixture_digest(fixture)
+        except Exception:
+            return None  # Unreadable: the check itself says why.
+        return self.cache.key(self.migration, self.position, fixture, digest)
 
     def render(self) -> Any:
         return self.state.apps
