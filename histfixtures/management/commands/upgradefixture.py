@@ -142,7 +142,7 @@ class Command(BaseCommand):
         temporary = _temporary_path(output)
         try:
             applied = self.upgrade(
-                source_file, before, (loader, source), targets, temporary, format
+                loader, source_file, before, source, targets, temporary, format
             )
             after = _read(_fixture_at(temporary, format))
             new_stamp = read_fixture_stamp(_fixture_at(temporary, format))
@@ -227,15 +227,21 @@ class Command(BaseCommand):
 
     def upgrade(
         self,
+        loader: MigrationLoader,
         fixture: FixtureFile,
         objects: list[RawObject],
-        source: tuple[MigrationLoader, Stamp],
+        stamp: Stamp,
         targets: list[Node],
         output: str,
         format: str,
     ) -> list[Node]:
-        """Do the upgrade on a scratch database; return the migrations applied."""
-        loader, stamp = source
+        """
+        Do the upgrade on a scratch database; return the migrations applied.
+
+        The rows the input's load wrote are told from those the migrations'
+        own loads wrote (see histfixtures.upgraded_rows), and only the former
+        are dumped unless --include-other-rows.
+        """
         app_labels = list(stamp)
         with scratch_database(self.options["database"]) as alias:
             state, _ = self.migrate(
