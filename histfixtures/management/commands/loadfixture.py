@@ -282,9 +282,11 @@ class Command(loaddata.Command):
         except DatabaseError as exc:
             if not executor.migration_plan([node]):
                 raise
+            # PostgreSQL adds the query's text on more lines.
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CommandError(
                 f"The database {using!r} is not at {label}, and its tables do not "
-                f"fit that state's models: {exc}. Nothing was loaded. Migrate it "
+                f"fit that state's models: {reason}. Nothing was loaded. Migrate it "
                 f"there first (manage.py migrate {node[0]} {node[1]}), or name "
                 f"the state it is at{_applied_state(executor, node[0])}."
             ) from exc
