@@ -3,7 +3,7 @@ The HISTFIXTURES setting.
 
     HISTFIXTURES = {
         "NATURAL_KEYS": {"shop.Author": ["name", "birth_date"]},
-        "LOADDATA": "histfixtures",  # or "django", the default
+        "LOADDATA": "histfixtures",  # or "historical", or "django", the default
         "STATE_COPIES": False,  # True, the default: tests reuse built states
         "CHECKS_CACHE": False,  # or a directory; True, the default: see below
     }
@@ -23,7 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from histfixtures.types import NaturalKeys
 
 _KNOWN_KEYS = frozenset({"CHECKS_CACHE", "LOADDATA", "NATURAL_KEYS", "STATE_COPIES"})
-LOADDATA_CHOICES = ("django", "histfixtures")
+LOADDATA_CHOICES = ("django", "histfixtures", "historical")
 
 
 def _histfixtures_setting() -> Mapping[str, Any]:
@@ -57,13 +57,20 @@ def natural_keys_setting() -> NaturalKeys:
 
 
 def loaddata_setting() -> str:
-    """``HISTFIXTURES["LOADDATA"]``: which command ``loaddata`` runs."""
+    """
+    ``HISTFIXTURES["LOADDATA"]``: what ``loaddata`` does.
+
+    "django": Django's loaddata; "histfixtures": loadfixture;
+    "historical": Django's loaddata, with the historical models inside a
+    migration's RunPython (histfixtures.historical_loaddata).
+    """
     value = _histfixtures_setting().get("LOADDATA", "django")
     if value not in LOADDATA_CHOICES:
         raise ImproperlyConfigured(
             'settings.HISTFIXTURES["LOADDATA"] must be "django" (the default, '
-            'Django\'s own loaddata) or "histfixtures" (loaddata runs '
-            f"loadfixture); got {value!r}."
+            'Django\'s own loaddata), "histfixtures" (loaddata runs '
+            'loadfixture) or "historical" (loaddata and deserialize use the '
+            f"historical models inside RunPython); got {value!r}."
         )
     return str(value)
 

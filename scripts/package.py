@@ -8,7 +8,7 @@ the ``package`` dependency group: build, twine, check-wheel-contents).
    ``check-wheel-contents``.
 3. The wheel's file list: ``histfixtures/`` and its ``.dist-info`` only, with
    ``py.typed`` and the licence; its metadata: version, licence expression,
-   project URLs, the ``pytest`` extra.
+   project URLs, the ``pytest`` and ``adopt`` extras.
 4. The sdist's file list: a complete source release (tests, testproject,
    docs with the changelog, scripts, bench, LICENSE), every file that git
    tracks included, no bytecode or databases.
@@ -200,7 +200,8 @@ def check_wheel(wheel: Path, version: str) -> None:
         {"Documentation", "Changelog", "Source", "Issues"} <= urls,
         f"Project-URL: {sorted(urls)}",
     )
-    check("pytest" in (metadata.get_all("Provides-Extra") or []), "no pytest extra")
+    extras = metadata.get_all("Provides-Extra") or []
+    check({"pytest", "adopt"} <= set(extras), f"Provides-Extra: {extras}")
     print(f"    {len(names)} files, version {version}, BSD-3-Clause")
 
 

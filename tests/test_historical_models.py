@@ -400,9 +400,9 @@ def test_documented_loaddata_calls_inside_the_block_name_the_database() -> None:
     # being migrated: a recipe users copy must not leave it out.
     docs = Path(__file__).parent.parent / "docs"
     blocks = [
-        (path.name, block)
+        (path.name, _code_block(chunk))
         for path in sorted(docs.rglob("*.rst"))
-        for block in path.read_text().split(".. code-block:: python")[1:]
+        for chunk in path.read_text().split(".. code-block:: python")[1:]
     ]
     calls = [
         (name, call)
@@ -415,3 +415,17 @@ def test_documented_loaddata_calls_inside_the_block_name_the_database() -> None:
     assert [
         (name, call) for name, call in calls if "database=schema_editor" not in call
     ] == []
+
+
+def _code_block(text: str) -> str:
+    """The body of a code block whose directive ``text`` follows: its indented lines."""
+    body: list[str] = []
+    indent = None
+    for line in text.splitlines()[1:]:
+        if line.strip():
+            depth = len(line) - len(line.lstrip())
+            indent = depth if indent is None else indent
+            if depth < indent:
+                break
+        body.append(line)
+    return "\n".join(body)

@@ -146,31 +146,46 @@ def finish(entry: str) -> None:
 # -- Loads that write --------------------------------------------------------
 
 
-def test_fuzz_load_fixture_operation(
-    directory: Path, latest_state: ProjectState
+def fuzz_load(
+    entry: str,
+    directory: Path,
+    latest_state: ProjectState,
+    run: Callable[[Fixture, Path], None],
+    *,
+    allowed: tuple[type[BaseException], ...] = (FixtureError,),
+    sequences_kept: bool = True,
 ) -> None:
-    def run(path: Path) -> None:
-        operation = LoadFixture(str(path), natural_keys=NATURAL_KEYS)
-        apply_as_migration([operation], "library", latest_state, name="0099_fuzz")
+    """Load each generated fixture through ``run`` and check the properties."""
 
     @fuzz_settings()
     @given(fixtures(LATEST_SEEDS))
     def fuzz(fixture: Fixture) -> None:
         check_load(
-            "LoadFixture",
+            entry,
             fixture,
             directory,
-            run,
-            allowed=(FixtureError,),
+            lambda path: run(fixture, path),
+            allowed=allowed,
             pk_less=pk_less_at(latest_state),
+            sequences_kept=sequences_kept,
         )
 
     fuzz()
-    finish("LoadFixture")
+    finish(entry)
+
+
+def test_fuzz_load_fixture_operation(
+    directory: Path, latest_state: ProjectState
+) -> None:
+    def run(fixture: Fixture, path: Path) -> None:
+        operation = LoadFixture(str(path), natural_keys=NATURAL_KEYS)
+        apply_as_migration([operation], "library", latest_state, name="0099_fuzz")
+
+    fuzz_load("LoadFixture", directory, latest_state, run)
 
 
 def test_fuzz_load_fixture_helper(directory: Path, latest_state: ProjectState) -> None:
-    def run(path: Path) -> None:
+    def run(fixture: Fixture, path: Path) -> None:
         def code(apps: Any, schema_editor: Any) -> None:
             load_fixture(apps, schema_editor, str(path), natural_keys=NATURAL_KEYS)
 
@@ -178,44 +193,17 @@ def test_fuzz_load_fixture_helper(directory: Path, latest_state: ProjectState) -
             [migrations.RunPython(code)], "library", latest_state, name="0099_fuzz"
         )
 
-    @fuzz_settings()
-    @given(fixtures(LATEST_SEEDS))
-    def fuzz(fixture: Fixture) -> None:
-        check_load(
-            "load_fixture",
-            fixture,
-            directory,
-            run,
-            allowed=(FixtureError,),
-            pk_less=pk_less_at(latest_state),
-        )
-
-    fuzz()
-    finish("load_fixture")
+    fuzz_load("load_fixture", directory, latest_state, run)
 
 
 def test_fuzz_loadfixture_at_a_state(
     directory: Path, latest_state: ProjectState
 ) -> None:
-    @fuzz_settings()
-    @given(fixtures(LATEST_SEEDS))
-    def fuzz(fixture: Fixture) -> None:
+    def run(fixture: Fixture, path: Path) -> None:
         _, node = SEEDS[fixture.seed]
+        call_command("loadfixture", str(path), state=node, verbosity=0)
 
-        def run(path: Path) -> None:
-            call_command("loadfixture", str(path), state=node, verbosity=0)
-
-        check_load(
-            "loadfixture --state",
-            fixture,
-            directory,
-            run,
-            allowed=(FixtureError,),
-            pk_less=pk_less_at(latest_state),
-        )
-
-    fuzz()
-    finish("loadfixture --state")
+    fuzz_load("loadfixture --state", directory, latest_state, run)
 
 
 def test_fuzz_loadfixture_with_live_models(
@@ -227,24 +215,17 @@ def test_fuzz_loadfixture_with_live_models(
     The tables must still be unchanged, and a second load change nothing.
     """
 
-    def run(path: Path) -> None:
+    def run(fixture: Fixture, path: Path) -> None:
         call_command("loadfixture", str(path), verbosity=0)
 
-    @fuzz_settings()
-    @given(fixtures(LATEST_SEEDS))
-    def fuzz(fixture: Fixture) -> None:
-        check_load(
-            "loadfixture (live models)",
-            fixture,
-            directory,
-            run,
-            allowed=(Exception,),
-            pk_less=pk_less_at(latest_state),
-            sequences_kept=False,
-        )
-
-    fuzz()
-    finish("loadfixture (live models)")
+    fuzz_load(
+        "loadfixture (live models)",
+        directory,
+        latest_state,
+        run,
+        allowed=(Exception,),
+        sequences_kept=False,
+    )
 
 
 def test_fuzz_migration_state_load(
@@ -252,23 +233,10 @@ def test_fuzz_migration_state_load(
 ) -> None:
     migration_state.migrate_to(list(LATEST))
 
-    def run(path: Path) -> None:
+    def run(fixture: Fixture, path: Path) -> None:
         migration_state.load(str(path), natural_keys=NATURAL_KEYS)
 
-    @fuzz_settings()
-    @given(fixtures(LATEST_SEEDS))
-    def fuzz(fixture: Fixture) -> None:
-        check_load(
-            "migration_state.load",
-            fixture,
-            directory,
-            run,
-            allowed=(FixtureError,),
-            pk_less=pk_less_at(latest_state),
-        )
-
-    fuzz()
-    finish("migration_state.load")
+    fuzz_load("migration_state.load", directory, latest_state, run)
 
 
 # -- Entry points that read only ---------------------------------------------

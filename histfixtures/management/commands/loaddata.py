@@ -10,6 +10,9 @@ changes. With::
 
 ``Command`` is loadfixture's, and ``manage.py loaddata``,
 ``call_command("loaddata")`` and ``TestCase.fixtures`` run loadfixture.
+With ``"historical"`` it is Django's class, except inside a migration's
+RunPython function, where its ``database`` option defaults to the database
+being migrated (histfixtures.historical_loaddata).
 
 ``Command`` is resolved on every access (Django imports the module once and
 reads ``module.Command`` for each command it runs), so ``override_settings``
@@ -27,10 +30,19 @@ from histfixtures.conf import loaddata_setting
 
 def __getattr__(name: str) -> Any:
     if name == "Command":
-        if loaddata_setting() == "histfixtures":
+        setting = loaddata_setting()
+        if setting == "histfixtures":
             from histfixtures.management.commands.loadfixture import Command
 
             return Command
+        if setting == "historical":
+            from histfixtures.historical_loaddata import (
+                MigrationLoaddataCommand,
+                migration_database,
+            )
+
+            if migration_database() is not None:
+                return MigrationLoaddataCommand
         # Looked up now, not imported once, so that whatever stands in for
         # Django's class stays in effect.
         return django_loaddata.Command
