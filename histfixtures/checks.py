@@ -21,25 +21,28 @@ operation's state from replaying them, the fixtures from disk.
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.apps.config import AppConfig
 from django.core.checks import CheckMessage, Error
-from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import Migration
 from django.db.migrations.state import ProjectState
 
+from histfixtures.check_cache import ChecksCache
+from histfixtures.commands import running_command
 from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
 from histfixtures.exceptions import (
     AmbiguousFixtureError,
     FixtureError,
     FixtureNotFoundError,
     MalformedFixtureError,
+    UnknownFieldError,
+    UnknownModelError,
 )
 from histfixtures.history import (
     adds_field,
@@ -96,6 +99,7 @@ def check_load_fixtures(
     except (BadMigrationError, NodeNotFoundError):
         return []  # Django's own commands report a broken graph.
     wanted = None if app_configs is None else {c.label for c in app_configs}
+    cache = ChecksCache.from_settings(loader)
     messages: list[CheckMessage] = []
     for node in sorted(loader.graph.nodes):
         if wanted is not None and node[0] not in wanted:
@@ -103,7 +107,9 @@ def check_load_fixtures(
         migration = loader.graph.nodes[node]
         for position, operation in enumerate(migration.operations):
             if isinstance(operation, LoadFixture):
-                check = _OperationCheck(loader, migration, position, operation)
+                check = _OperationCheck(
+                    loader, migration, position, operation, cache=cache
+                )
                 messages += check.run()
     return messages
 
@@ -121,27 +127,48 @@ def check_new_operation(
     return _OperationCheck(loader, migration, 0, operation, state=state).run()
 
 
+def placement_hint(
+    operation: LoadFixture, exc: UnknownModelError | UnknownFieldError
+) -> str | None:
+    """
+    E003's or E004's hint for an operation that failed when it ran.
+
+    A LoadFixture placed before its model is made fails in migrate with the
+    error of the model or field it cannot find; the hint says where the
+    operation belongs, as the checks would have. None when the operation is
+    not in the migrations on disk or its place is not the problem.
+    """
+    try:
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+    except (BadMigrationError, NodeNotFoundError):
+        return None
+    for migration in loader.graph.nodes.values():
+        for position, candidate in enumerate(migration.operations):
+            if candidate is operation and exc.model is not None:
+                check = _OperationCheck(loader, migration, position, operation)
+                label = operation.labels[0]
+                if len(operation.labels) > 1 and exc.fixture:
+                    label = os.path.basename(exc.fixture)
+                if isinstance(exc, UnknownFieldError) and exc.field:
+                    return check.field_ordering_hint(exc.model, exc.field, label)
+                return check.ordering_hint(exc.model, label)
+    return None
+
+
 def _wanted() -> bool:
     """
     Whether the command running the checks is one that loads or checks.
 
     Django tells a check function neither which command runs it nor, since
     6.1, whether the command named its databases (every check then gets
-    them all). The command is the ``self`` of the nearest frame of a
-    management command's method on the stack (BaseCommand.check() runs the
-    checks): ``migrate`` (or a subclass), or ``check``, which ``manage.py
-    check``, ``call_command("check")`` and the test runner run.
+    them all): the command is found on the stack (see histfixtures.commands):
+    ``migrate`` (or a subclass), or ``check``, which ``manage.py check``,
+    ``call_command("check")`` and the test runner run.
     """
     from django.core.management.commands.check import Command as CheckCommand
     from django.core.management.commands.migrate import Command as MigrateCommand
 
-    frame = sys._getframe()
-    while frame is not None:
-        command = frame.f_locals.get("self")
-        if isinstance(command, BaseCommand):
-            return isinstance(command, CheckCommand | MigrateCommand)
-        frame = frame.f_back  # type: ignore[assignment]
-    return False
+    return isinstance(running_command(), CheckCommand | MigrateCommand)
 
 
 class _OperationCheck:
@@ -154,8 +181,10 @@ class _OperationCheck:
         position: int,
         operation: LoadFixture,
         state: ProjectState | None = None,
+        cache: ChecksCache | None = None,
     ) -> None:
         self.loader = loader
+        self.cache = cache
         self.migration = migration
         self.position = position
         self.operation = operation
@@ -244,13 +273,28 @@ class _OperationCheck:
     def check_content(self, label: str, fixture: FixtureFile) -> list[Error]:
         if fixture.format not in RAW_FORMATS:
             return []  # A custom format: only Django's deserializer knows it.
+        key = self.cache_key(fixture)
+        if self.cache is not None and self.cache.is_clean(key):
+            return []
         problems = find_problems(
             _read_guarded(fixture),
             self.state,
             self.operation.options,
             render=self.render,
         )
+        if not problems and self.cache is not None:
+            self.cache.mark_clean(key)
         return [self.problem_error(label, fixture, problem) for problem in problems]
+
+    def cache_key(self, fixture: FixtureFile) -> str | None:
+        """The fixture's key in the cache of clean checks, if it has one."""
+        if self.cache is None or self.cache.directory is None:
+            return None
+        try:
+            digest = fixture_digest(fixture)
+        except Exception:
+            return None  # Unreadable: the check itself says why.
+        return self.cache.key(self.migration, self.position, fixture, digest)
 
     def render(self) -> Any:
         return self.state.apps

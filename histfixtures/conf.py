@@ -5,6 +5,7 @@ The HISTFIXTURES setting.
         "NATURAL_KEYS": {"shop.Author": ["name", "birth_date"]},
         "LOADDATA": "histfixtures",  # or "historical", or "django", the default
         "STATE_COPIES": False,  # True, the default: tests reuse built states
+        "CHECKS_CACHE": False,  # or a directory; True, the default: see below
     }
 
 Read on every use rather than cached, so ``override_settings`` works in tests.
@@ -12,6 +13,7 @@ Read on every use rather than cached, so ``override_settings`` works in tests.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from histfixtures.types import NaturalKeys
 
-_KNOWN_KEYS = frozenset({"LOADDATA", "NATURAL_KEYS", "STATE_COPIES"})
+_KNOWN_KEYS = frozenset({"CHECKS_CACHE", "LOADDATA", "NATURAL_KEYS", "STATE_COPIES"})
 LOADDATA_CHOICES = ("django", "histfixtures", "historical")
 
 
@@ -84,5 +86,24 @@ def state_copies_setting() -> bool:
         raise ImproperlyConfigured(
             'settings.HISTFIXTURES["STATE_COPIES"] must be True (the default) '
             f"or False; got {value!r}."
+        )
+    return value
+
+
+def checks_cache_setting() -> bool | str:
+    """
+    ``HISTFIXTURES["CHECKS_CACHE"]``: where the fixture checks keep results.
+
+    True (the default) for the user's cache directory, False for no cache,
+    or a directory (see histfixtures.check_cache).
+    """
+    value = _histfixtures_setting().get("CHECKS_CACHE", True)
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, bool | str) or value == "":
+        raise ImproperlyConfigured(
+            'settings.HISTFIXTURES["CHECKS_CACHE"] must be True (the default: '
+            "the user's cache directory), False (no cache) or a directory; "
+            f"got {value!r}."
         )
     return value

@@ -10,8 +10,8 @@ chooses them and written in the order dumpdata writes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import IO
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
 
 from django.apps import apps as live_apps
 from django.apps.registry import Apps
@@ -61,15 +61,32 @@ def serialize(
     indent: int | None = None,
     use_base_manager: bool = False,
     primary_keys: Sequence[str] = (),
+    keep: Callable[[models.Model], bool] | None = None,
+    use_natural_foreign_keys: bool = False,
+    use_natural_primary_keys: bool = False,
 ) -> None:
-    """Write every row of ``Models`` on ``using`` to ``stream``, by primary key."""
+    """
+    Write every row of ``Models`` on ``using`` to ``stream``, by primary key.
+
+    ``keep``, if given, chooses the rows written. Natural keys need models
+    that have natural_key() (the live models); the models are then ordered
+    by their dependencies, as dumpdata orders them.
+    """
     if format not in serializers.get_public_serializer_formats():
         raise CommandError(f"Unknown serialization format: {format}")
+    if use_natural_foreign_keys:
+        by_app: dict[Any, list[ModelClass]] = {}
+        for Model in Models:
+            by_app.setdefault(Model._meta.app_config, []).append(Model)
+        Models = serializers.sort_dependencies(by_app.items(), allow_cycles=True)
+    objects = _objects(Models, using, use_base_manager, primary_keys)
     serializers.serialize(
         format,
-        _objects(Models, using, use_base_manager, primary_keys),
+        objects if keep is None else filter(keep, objects),
         indent=indent,
         stream=stream,
+        use_natural_foreign_keys=use_natural_foreign_keys,
+        use_natural_primary_keys=use_natural_primary_keys,
     )
 
 

@@ -17,7 +17,9 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation, OperationCategory
 from django.db.migrations.state import ProjectState
 
+from histfixtures.exceptions import UnknownFieldError, UnknownModelError
 from histfixtures.loading import load
+from histfixtures.migrate_output import LoadReport
 from histfixtures.options import LoadOptions
 from histfixtures.state import describe_state
 from histfixtures.unloading import unload
@@ -109,14 +111,26 @@ class LoadFixture(Operation):
         alias = schema_editor.connection.alias
         if self._applies_to(alias, app_label):
             from_state.clear_delayed_apps_cache()
-            load(
-                self.labels,
-                apps=from_state.apps,
-                options=self.options,
-                using=alias,
-                state=describe_state(from_state.apps),
-                own_app=app_label,
-            )
+            report = LoadReport()
+            result = None
+            try:
+                result = load(
+                    self.labels,
+                    apps=from_state.apps,
+                    options=self.options,
+                    using=alias,
+                    state=describe_state(from_state.apps),
+                    own_app=app_label,
+                    on_object=report.on_object,
+                )
+            except (UnknownModelError, UnknownFieldError) as exc:
+                from histfixtures.checks import placement_hint
+
+                # A misplaced operation: say where it belongs, as E003/E004 do.
+                exc.hint = placement_hint(self, exc) or exc.hint
+                raise
+            finally:
+                report.finish(result)
 
     def database_backwards(
         self,

@@ -1,5 +1,6 @@
 """
-The progress line of ``loadfixture`` for long loads.
+The progress line of long loads: ``loadfixture``, ``upgradefixture``, and
+``LoadFixture`` in ``migrate``.
 
 It is drawn on the command's stderr, only when that stream is a terminal and
 the verbosity is 1 or more, so captured or redirected output never holds it.
@@ -64,9 +65,14 @@ def _plain(text: str) -> str:
 class Progress:
     """A count of objects for one fixture label, redrawn on a terminal."""
 
-    def __init__(self, stream: OutputWrapper, label: str) -> None:
+    def __init__(
+        self, stream: OutputWrapper, label: str, *, line_in_use: bool = False
+    ) -> None:
         self.stream = stream
         self.label = label
+        # Whether the cursor follows other text (migrate's "Applying ..."),
+        # which the first redraw must leave alone on its line.
+        self.line_in_use = line_in_use
         self.shown_label = short_label(label)
         self.count = 0
         self.shown: int | None = None  # The count on screen, if any.
@@ -90,6 +96,8 @@ class Progress:
             self.stream.flush()
 
     def _draw(self) -> None:
+        if self.shown is None and self.line_in_use:
+            self.stream.write("", style_func=_plain)
         self.shown = self.count
         self.stream.write(
             f"\rLoading fixture '{self.shown_label}': {self.count} object(s)",
@@ -106,8 +114,9 @@ def _now() -> float:
 class FileProgress:
     """One progress line per fixture file, for a load that reads several."""
 
-    def __init__(self, stream: OutputWrapper) -> None:
+    def __init__(self, stream: OutputWrapper, *, line_in_use: bool = False) -> None:
         self.stream = stream
+        self.line_in_use = line_in_use
         self.current: Progress | None = None
 
     def tick(self, fixture: str, *_: object) -> None:
@@ -119,10 +128,12 @@ class FileProgress:
         """
         if self.current is None or self.current.label != fixture:
             self.finish()
-            self.current = Progress(self.stream, fixture)
+            self.current = Progress(self.stream, fixture, line_in_use=self.line_in_use)
         self.current.tick()
 
     def finish(self) -> None:
         if self.current is not None:
             self.current.finish()
+            if self.current.shown is not None:
+                self.line_in_use = False  # Its line ended.
             self.current = None

@@ -36,3 +36,14 @@ def migrations_restored(transactional_db: None) -> Iterator[None]:
 def fixtures_dir() -> Path:
     """tests/fixtures: small fixture files named after what they test."""
     return FIXTURES
+
+
+@pytest.fixture(autouse=True, scope="session")
+def checks_cache_of_the_tests(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """The fixture checks cache their results in a directory of the run's own."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patch.undo()

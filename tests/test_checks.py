@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,9 +20,17 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.loader import MigrationLoader
 from django.test.runner import DiscoverRunner
 
-from histfixtures import FixtureNotFoundError, LoadFixture, loader
+from histfixtures import (
+    FixtureError,
+    FixtureNotFoundError,
+    LoadFixture,
+    UnknownFieldError,
+    UnknownModelError,
+    loader,
+)
 from histfixtures.checks import check_load_fixtures
 from histfixtures.discovery import find_fixture_files
 
@@ -366,3 +375,60 @@ def test_check_with_a_database_runs_the_fixture_checks(settings: Any) -> None:
     use_scenario(settings, "checks_unknown_field")
     with pytest.raises(SystemCheckError, match=r"histfixtures\.E004"):
         call_command("check", databases=["default"], stderr=io.StringIO())
+
+
+# --- the same hints when a misplaced LoadFixture runs ---------------------------
+
+
+def apply_scenario_migration(settings: Any, name: str) -> FixtureError:
+    """Apply library.0002_load of a scenario as migrate does; return its error."""
+    use_scenario(settings, name)
+    graph_loader = MigrationLoader(None, ignore_no_migrations=True)
+    node = ("library", "0002_load")
+    state = graph_loader.project_state(node, at_end=False)
+    # Migration.apply() uses only these of the schema editor before the
+    # LoadFixture fails, having written nothing.
+    editor = SimpleNamespace(
+        connection=connection, atomic_migration=True, collect_sql=False
+    )
+    with pytest.raises(FixtureError) as caught:
+        graph_loader.graph.nodes[node].apply(state, editor)
+    return caught.value
+
+
+@pytest.mark.django_db
+def test_load_before_the_createmodel_fails_in_migrate_with_e003s_hint(
+    settings: Any,
+) -> None:
+    error = apply_scenario_migration(settings, "checks_load_before_create")
+
+    assert isinstance(error, UnknownModelError)
+    assert error.hint == (
+        "library.Tag is created by the CreateModel after this LoadFixture in "
+        "library.0002_load: move the LoadFixture after it."
+    )
+
+
+@pytest.mark.django_db
+def test_load_without_a_dependency_fails_in_migrate_with_e003s_hint(
+    settings: Any,
+) -> None:
+    error = apply_scenario_migration(settings, "checks_load_without_dependency")
+
+    assert isinstance(error, UnknownModelError)
+    assert error.hint == (
+        "members.club is created by members.0001_initial, which "
+        "library.0002_load does not depend on: add ('members', '0001_initial') "
+        "to its dependencies."
+    )
+
+
+@pytest.mark.django_db
+def test_load_before_the_addfield_fails_in_migrate_with_e004s_hint(
+    settings: Any,
+) -> None:
+    error = apply_scenario_migration(settings, "checks_load_before_addfield")
+
+    assert isinstance(error, UnknownFieldError)
+    assert error.hint is not None
+    assert error.hint.endswith("library.0002_load: move the LoadFixture after it.")

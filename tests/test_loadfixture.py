@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 from django.core.management.commands import loaddata
+from django.core.serializers.base import DeserializationError
 from django.db import connection, transaction
 from django.db.models import signals
 
@@ -922,3 +923,66 @@ def test_loaddata_setting_rejects_unknown_values(db: None, settings: Any) -> Non
 
     with pytest.raises(ImproperlyConfigured, match=r'HISTFIXTURES\["LOADDATA"\]'):
         call_command("loaddata", "library_initial")
+
+
+# --- messages, not tracebacks ---------------------------------------------------
+
+
+def test_state_the_database_has_left_is_a_message_with_the_way_out(
+    migrations_restored: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot()
+
+    with pytest.raises(SystemExit) as exited:
+        loadfixture.Command().run_from_argv(
+            [
+                *("manage.py", "loadfixture", "library_initial"),
+                *("--state", "library.0002", "--skip-checks"),
+            ]
+        )
+
+    assert exited.value.code == 1
+    stderr = capsys.readouterr().err
+    error = stderr[stderr.index("CommandError") :]
+    assert error.startswith(
+        "CommandError: The database 'default' is not at "
+        "library.0002_load_initial_catalog, and its tables do not fit"
+    )
+    assert "manage.py migrate library 0002_load_initial_catalog" in error
+    assert "(--state library.0011_writer_slug)" in error
+    assert error.count("\n") == 1
+    assert "Traceback" not in stderr
+    assert snapshot() == before
+
+
+def test_stale_fixture_without_state_names_the_state_to_load_it_at(
+    migrations_restored: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        loadfixture.Command().run_from_argv(
+            ["manage.py", "loadfixture", "library_initial", "--skip-checks"]
+        )
+
+    assert exited.value.code == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(
+        "CommandError: Problem installing fixture '"
+    )  # loaddata's own message first
+    assert "Invalid model identifier: library.author" in stderr
+    assert stderr.rstrip().endswith(
+        "Hint: the fixture is loaded by the migration "
+        "library.0002_load_initial_catalog; if it was written for the models of "
+        "that state, load it with --state library.0002_load_initial_catalog."
+    )
+    assert "Traceback" not in stderr
+
+
+def test_stale_fixture_through_call_command_raises_loaddatas_exception(
+    db: None,
+) -> None:
+    expected = outcome("loaddata", "library_initial")
+
+    actual = outcome("loadfixture", "library_initial")
+
+    assert expected["error"][0] is DeserializationError
+    assert actual == expected

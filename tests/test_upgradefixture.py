@@ -26,7 +26,9 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from histfixtures import load_fixture, scratch
-from histfixtures.stamps import read_stamp
+from histfixtures.discovery import FixtureFile
+from histfixtures.stamps import read_fixture_stamp, read_stamp
+from histfixtures.validation import read_raw_objects
 from library.models import Book, Tag, Writer
 from shop.models import Customer, Listing, Order
 from tests.utils import apps_at, migrate, migrate_to_latest, snapshot
@@ -101,7 +103,8 @@ def test_upgraded_fixture_holds_what_a_migrated_database_holds(
     assert read_stamp(fixture) == {"library": "0001_initial"}
     upgraded = tmp_path / "library_latest.json"
 
-    report = upgrade(fixture, output=str(upgraded))
+    # Every row, those of the migrations' own loads (0007) included.
+    report = upgrade(fixture, "--include-other-rows", output=str(upgraded))
 
     migrate_to_latest()  # The same data, migrated for real.
     migrated = library_rows()
@@ -121,11 +124,83 @@ def test_report_counts_what_changed_per_model(tmp_path: Path, upgrade: Upgrade) 
     report = upgrade(fixture, output=str(tmp_path / "upgraded.json"))
 
     lines = report.splitlines()
-    assert "  library.author -> library.writer: 3 changed" in lines
-    assert "  library.publisher (model deleted): 2 removed" in lines
+    assert lines[1:-1] == [
+        "  library.book: 5 changed",
+        "  library.publisher (model deleted): 2 removed",
+        "  library.author -> library.writer: 3 changed",
+    ]
+    assert lines[-1] == f"Wrote 8 object(s) to {tmp_path / 'upgraded.json'}."
+
+
+@pytest.mark.usefixtures("migrations_restored")
+def test_output_holds_only_the_inputs_objects_not_the_migrations_loads(
+    tmp_path: Path, upgrade: Upgrade
+) -> None:
+    fixture = dump_library_at_0001(tmp_path / "library_at_0001.json")
+    upgraded = tmp_path / "upgraded.json"
+
+    upgrade(fixture, output=str(upgraded))
+
+    before = {(o["model"], o["pk"]) for o in json.loads(fixture.read_text())}
+    after = {(o["model"], o["pk"]) for o in json.loads(upgraded.read_text())}
+    renamed = {
+        ("library.writer" if m == "library.author" else m, pk) for m, pk in before
+    }
+    # library 0007 loads tags 1-4 and books 6-7; publishers are deleted by 0010.
+    assert after == {(m, pk) for m, pk in renamed if m != "library.publisher"}
+
+
+@pytest.mark.usefixtures("migrations_restored")
+def test_include_other_rows_adds_the_rows_the_migrations_loaded(
+    tmp_path: Path, upgrade: Upgrade
+) -> None:
+    fixture = dump_library_at_0001(tmp_path / "library_at_0001.json")
+
+    report = upgrade(
+        fixture, "--include-other-rows", output=str(tmp_path / "upgraded.json")
+    )
+
+    lines = report.splitlines()
     assert "  library.book: 2 added, 5 changed" in lines  # Books 6-7: 0007.
     assert "  library.tag: 4 added" in lines
     assert lines[-1] == f"Wrote 14 object(s) to {tmp_path / 'upgraded.json'}."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("output", "options", "format"),
+    [
+        ("out.yaml", {}, "yaml"),
+        ("out.xml.gz", {}, "xml"),
+        ("out.jsonl", {}, "jsonl"),
+        ("out.yaml", {"format": "json"}, "json"),  # --format wins, as dumpdata.
+        ("out.data", {"format": "xml"}, "xml"),
+    ],
+)
+def test_output_format_follows_the_extension_or_format(
+    tmp_path: Path, upgrade: Upgrade, output: str, options: Any, format: str
+) -> None:
+    path = tmp_path / output
+
+    upgrade(LIBRARY_INITIAL, "--from", "library.0001", output=str(path), **options)
+
+    fixture = FixtureFile(str(path), format, "gz" if output.endswith(".gz") else None)
+    assert read_fixture_stamp(fixture) == LATEST_LIBRARY
+    models = {obj["model"] for obj in read_raw_objects(fixture)}
+    assert models == {"library.writer", "library.book"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("output", ["out.yml", "out.txt", "out"])
+def test_output_extension_naming_no_format_is_refused(
+    tmp_path: Path, upgrade: Upgrade, output: str
+) -> None:
+    with pytest.raises(CommandError, match="names no fixture format"):
+        upgrade(
+            LIBRARY_INITIAL, "--from", "library.0001", output=str(tmp_path / output)
+        )
+
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.usefixtures("migrations_restored")
@@ -214,11 +289,8 @@ def test_fixture_is_upgraded_in_place_keeping_its_compression(
 
     assert read_stamp(fixture) == LATEST_LIBRARY
     objects = json.loads(gzip.decompress(fixture.read_bytes()))
-    assert {obj["model"] for obj in objects} == {
-        "library.writer",
-        "library.tag",
-        "library.book",
-    }
+    # The input's models; not library.tag, whose rows only 0007 loads.
+    assert {obj["model"] for obj in objects} == {"library.writer", "library.book"}
 
 
 @pytest.mark.django_db
@@ -346,3 +418,25 @@ def test_failing_migration_is_named_and_nothing_is_written(
     assert not output.exists()
     assert fixture.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["authors.json"]
+
+
+@pytest.mark.django_db
+def test_load_draws_the_progress_line_on_a_terminal(
+    tmp_path: Path, upgrade: Upgrade, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_loadfixture import FakeClock, terminal
+
+    monkeypatch.setattr("histfixtures.progress.monotonic", FakeClock(step=1.0))
+    monkeypatch.chdir(LIBRARY_INITIAL.parent)
+
+    with terminal() as (stream, read):
+        upgrade(
+            LIBRARY_INITIAL,
+            "--from",
+            "library.0001",
+            output=str(tmp_path / "out.json"),
+            stderr=stream,
+        )
+        shown = read()
+
+    assert shown.endswith("\rLoading fixture 'library_initial.json': 10 object(s)\n")

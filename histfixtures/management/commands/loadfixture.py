@@ -20,6 +20,7 @@ with the historical models of that state, for a database held at that state.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,9 +29,11 @@ from django.apps.registry import Apps
 from django.core.management.base import CommandError, CommandParser
 from django.core.management.commands import loaddata
 from django.core.management.utils import parse_apps_and_model_labels
-from django.core.serializers.base import DeserializedObject
-from django.db import connections, models, transaction
+from django.core.serializers.base import DeserializationError, DeserializedObject
+from django.db import DatabaseError, connections, models, transaction
+from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.db.models.signals import m2m_changed, post_save, pre_save
 
 from histfixtures.exceptions import FixtureError
@@ -41,7 +44,9 @@ from histfixtures.interruption import (
     silence,
 )
 from histfixtures.loading import load
+from histfixtures.migrate_output import loaded_line
 from histfixtures.migration_names import parse_option
+from histfixtures.operations import LoadFixture
 from histfixtures.options import LoadOptions
 from histfixtures.progress import FileProgress, Progress
 from histfixtures.results import LoadResult
@@ -122,8 +127,14 @@ class Command(loaddata.Command):
         self._show_progress = options["verbosity"] >= 1 and self.stderr.isatty()
         state = options.get("state")
         if state is None:
-            if not self.load_in_bulk(fixture_labels, options):
-                self.load_with_loaddata(fixture_labels, options)
+            try:
+                if not self.load_in_bulk(fixture_labels, options):
+                    self.load_with_loaddata(fixture_labels, options)
+            except (DeserializationError, DatabaseError) as exc:
+                if getattr(self, "_called_from_command_line", False):
+                    # loaddata's message, and the way out, not its traceback.
+                    raise CommandError(f"{exc}\n{state_hint(fixture_labels)}") from exc
+                raise  # loaddata's own exception, for code that catches it.
             return
         try:
             self.load_at_state(fixture_labels, state, options)
@@ -193,17 +204,7 @@ class Command(loaddata.Command):
             connections[using].close()
         if options["verbosity"] < 1:
             return
-        read = result.objects + result.skipped
-        fixtures = len(result.fixtures)
-        if result.skipped:
-            self.stdout.write(
-                f"Installed {result.objects} object(s) (of {read}) "
-                f"from {fixtures} fixture(s)"
-            )
-        else:
-            self.stdout.write(
-                f"Installed {result.objects} object(s) from {fixtures} fixture(s)"
-            )
+        self.stdout.write(loaded_line(result))
 
     # --- live models: loaddata's own code, with a progress line -------------
 
@@ -278,6 +279,17 @@ class Command(loaddata.Command):
                 state=label,
                 on_object=progress.tick if progress is not None else None,
             )
+        except DatabaseError as exc:
+            if not executor.migration_plan([node]):
+                raise
+            # PostgreSQL adds the query's text on more lines.
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CommandError(
+                f"The database {using!r} is not at {label}, and its tables do not "
+                f"fit that state's models: {reason}. Nothing was loaded. Migrate it "
+                f"there first (manage.py migrate {node[0]} {node[1]}), or name "
+                f"the state it is at{_applied_state(executor, node[0])}."
+            ) from exc
         finally:
             if progress is not None:
                 progress.finish()
@@ -285,6 +297,65 @@ class Command(loaddata.Command):
             for fixture in result.fixtures:
                 self.stdout.write(f"Installed fixture {fixture}.")
         self.finish(result, options)
+
+
+def _applied_state(executor: MigrationExecutor, app_label: str) -> str:
+    """' (--state app.name)': the latest migration of the app applied, if any."""
+    graph = executor.loader.graph
+    applied = executor.loader.applied_migrations
+    latest = [
+        node
+        for node in applied
+        if node[0] == app_label
+        and node in graph.nodes
+        and not any(
+            child[0] == app_label and child in applied
+            for child in graph.node_map[node].children
+        )
+    ]
+    if len(latest) != 1:
+        return ""
+    return f" (--state {latest[0][0]}.{latest[0][1]})"
+
+
+def state_hint(fixture_labels: Sequence[str]) -> str:
+    """
+    The way out for fixtures the current models do not fit: --state.
+
+    The migrations whose LoadFixture loads a fixture of the same name are
+    the states it was written for.
+    """
+    names = {_fixture_name(label) for label in fixture_labels}
+    try:
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+    except (BadMigrationError, NodeNotFoundError):
+        nodes = []
+    else:
+        nodes = [
+            f"{app_label}.{name}"
+            for (app_label, name), migration in sorted(loader.graph.nodes.items())
+            if any(
+                isinstance(operation, LoadFixture)
+                and names & {_fixture_name(label) for label in operation.labels}
+                for operation in migration.operations
+            )
+        ]
+    if nodes:
+        return (
+            f"Hint: the fixture is loaded by the migration {', '.join(nodes)}; if "
+            "it was written for the models of that state, load it with "
+            f"--state {nodes[0]}."
+        )
+    return (
+        "Hint: if the fixture was written for older models, load it with the "
+        "models of the migration state it fits: --state app_label.migration_name "
+        "(or bring it up to date: manage.py upgradefixture)."
+    )
+
+
+def _fixture_name(label: str) -> str:
+    """'fixtures/books.json.gz' -> 'books', as loaddata names fixtures."""
+    return os.path.basename(label).split(".")[0]
 
 
 def load_options_of(options: dict[str, Any]) -> LoadOptions:

@@ -12,28 +12,43 @@ with the new state. The project's databases are never touched.
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing, suppress
 from typing import Any
 
-from django.core.management import call_command
+from django.apps import apps as live_apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections
+from django.db import connections, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
 from histfixtures.changes import Changes, compare, model_renames
 from histfixtures.discovery import STDIN, FixtureFile, find_fixture_files
+from histfixtures.dumping import select_models, serialize
 from histfixtures.exceptions import FixtureError
 from histfixtures.loading import load
 from histfixtures.migration_names import parse_option
 from histfixtures.options import LoadOptions
+from histfixtures.progress import FileProgress
 from histfixtures.scratch import MigrationFailed, Node, migrate, scratch_database
-from histfixtures.stamps import Stamp, describe, read_fixture_stamp
+from histfixtures.stamps import (
+    AppliedState,
+    Stamp,
+    StampingStream,
+    describe,
+    open_output,
+    read_fixture_stamp,
+)
 from histfixtures.types import RawObject
+from histfixtures.upgraded_rows import (
+    keeper,
+    loaded_by_migrations,
+    raw_rows,
+    renamed,
+    rows_of,
+)
 from histfixtures.validation import RAW_FORMATS, read_raw_objects
 
 # Output extensions dumpdata compresses, and loaddata's names for them.
@@ -70,7 +85,21 @@ class Command(BaseCommand):
             "-o",
             "--output",
             help="Where to write the upgraded fixture (default: replace FIXTURE). "
-            "Its extension chooses the compression, as for dumpdata.",
+            "Its extension chooses the format (unless --format) and the "
+            "compression (.json.gz).",
+        )
+        parser.add_argument(
+            "--format",
+            help="Format of the output: json, jsonl, xml or yaml (default: from "
+            "the extension of --output, else FIXTURE's format). It wins over "
+            "the extension, as for dumpdata.",
+        )
+        parser.add_argument(
+            "--include-other-rows",
+            action="store_true",
+            help="Also write the rows that the migrations' own LoadFixture "
+            "operations loaded (by default the output holds exactly FIXTURE's "
+            "objects, and the rows data migrations made from them).",
         )
         parser.add_argument(
             "--database",
@@ -98,6 +127,7 @@ class Command(BaseCommand):
 
     def handle(self, fixture: str, **options: Any) -> None:
         self.verbosity = options["verbosity"]
+        self.options = options
         if options["database"] and options["database"] not in connections.settings:
             raise CommandError(f"Unknown database alias {options['database']!r}.")
         source_file = self.find(fixture)
@@ -107,12 +137,15 @@ class Command(BaseCommand):
         output = options["output"] or source_file.path
         if os.path.splitext(output)[1] == ".zip":
             raise CommandError("Zip files cannot be written; choose -o FILE.json.")
+        format = output_format(source_file, options["output"], options["format"])
         before = _read(source_file)
         temporary = _temporary_path(output)
         try:
-            applied = self.upgrade(source_file, source, targets, temporary, options)
-            after = _read(_fixture_at(temporary, source_file.format))
-            new_stamp = read_fixture_stamp(_fixture_at(temporary, source_file.format))
+            applied = self.upgrade(
+                loader, source_file, before, source, targets, temporary, format
+            )
+            after = _read(_fixture_at(temporary, format))
+            new_stamp = read_fixture_stamp(_fixture_at(temporary, format))
             os.replace(temporary, output)
         finally:
             with suppress(FileNotFoundError):
@@ -194,20 +227,38 @@ class Command(BaseCommand):
 
     def upgrade(
         self,
+        loader: MigrationLoader,
         fixture: FixtureFile,
-        source: Stamp,
+        objects: list[RawObject],
+        stamp: Stamp,
         targets: list[Node],
         output: str,
-        options: dict[str, Any],
+        format: str,
     ) -> list[Node]:
-        """Do the upgrade on a scratch database; return the migrations applied."""
-        with scratch_database(options["database"]) as alias:
+        """
+        Do the upgrade on a scratch database; return the migrations applied.
+
+        The rows the input's load wrote are told from those the migrations'
+        own loads wrote (see histfixtures.upgraded_rows), and only the former
+        are dumped unless --include-other-rows.
+        """
+        app_labels = list(stamp)
+        with scratch_database(self.options["database"]) as alias:
             state, _ = self.migrate(
-                alias, list(source.items()), "to the fixture's state"
+                alias, list(stamp.items()), "to the fixture's state"
             )
-            self.load(fixture, state, alias, source)
+            present = rows_of(state.apps, app_labels, alias)
+            self.load(fixture, state, alias, stamp)
+            loaded = rows_of(state.apps, app_labels, alias)
+            own = (loaded - present) | (present & raw_rows(objects))
             state, applied = self.migrate(alias, targets, "the loaded data forwards")
-            self.dump(alias, state, list(source), output, fixture, options)
+            keep = None
+            if not self.options["include_other_rows"]:
+                renames = model_renames(loader, applied)
+                others = renamed(present - own, renames)
+                others |= loaded_by_migrations(loader, applied)
+                keep = keeper(others - renamed(own, renames))
+            self.dump(alias, state, app_labels, output, fixture, format, keep)
         return applied
 
     def migrate(
@@ -224,6 +275,11 @@ class Command(BaseCommand):
     def load(
         self, fixture: FixtureFile, state: ProjectState, alias: str, source: Stamp
     ) -> None:
+        progress = (
+            FileProgress(self.stderr)
+            if self.verbosity >= 1 and self.stderr.isatty()
+            else None
+        )
         try:
             load(
                 [fixture.path],
@@ -231,11 +287,15 @@ class Command(BaseCommand):
                 options=LoadOptions(),
                 using=alias,
                 state=describe(source),
+                on_object=progress.tick if progress is not None else None,
             )
         except FixtureError as exc:
             raise CommandError(
                 f"The fixture does not load at the state it records:\n{exc}"
             ) from exc
+        finally:
+            if progress is not None:
+                progress.finish()
 
     def dump(
         self,
@@ -244,31 +304,57 @@ class Command(BaseCommand):
         app_labels: list[str],
         output: str,
         fixture: FixtureFile,
-        options: dict[str, Any],
+        format: str,
+        keep: Callable[[models.Model], bool] | None,
     ) -> None:
-        """Dump every model of the fixture's apps, as dumpfixture does."""
+        """
+        Dump the fixture's apps (the rows ``keep`` chooses), as dumpfixture does.
+
+        With the live models once every migration of the apps is applied
+        (natural keys need them), else with the models of the state reached.
+        """
+        options = self.options
+        natural = (
+            options["use_natural_foreign_keys"] or options["use_natural_primary_keys"]
+        )
+        applied = AppliedState(alias)
+        complete = applied.is_complete(app_labels)
+        if natural and not complete:
+            raise CommandError(
+                "--natural-foreign and --natural-primary need the latest state "
+                "(the historical models have no natural_key()); leave out --to."
+            )
         unmanaged = [
             Model._meta.label
             for Model in state.apps.get_models()
             if not Model._meta.managed and Model._meta.app_label in app_labels
         ]
-        stderr = io.StringIO()
+        apps = live_apps if complete else state.apps
+        Models = select_models(apps, app_labels, exclude=unmanaged)
         indent = options["indent"]
-        call_command(
-            "dumpfixture",
-            *app_labels,
-            database=alias,
-            format=fixture.format,
-            indent=_detect_indent(fixture) if indent is None else indent,
-            output=output,
-            exclude=unmanaged,
-            use_base_manager=True,
-            use_natural_foreign_keys=options["use_natural_foreign_keys"],
-            use_natural_primary_keys=options["use_natural_primary_keys"],
-            stdout=io.StringIO(),
-            stderr=stderr,
-        )
-        self.stderr.write(stderr.getvalue(), ending="")
+        if indent is None:
+            indent = _detect_indent(fixture)
+        stream, _ = open_output(output)
+        with stream:
+            stamping = StampingStream(stream, format, applied.stamp(app_labels), indent)
+            serialize(
+                format,
+                Models,
+                stamping,  # type: ignore[arg-type]
+                using=alias,
+                indent=indent,
+                use_base_manager=True,
+                keep=keep,
+                use_natural_foreign_keys=options["use_natural_foreign_keys"],
+                use_natural_primary_keys=options["use_natural_primary_keys"],
+            )
+            stamped = stamping.finish()
+        if not stamped:
+            self.stderr.write(
+                "No migration state recorded in the fixture: it holds no "
+                "objects. upgradefixture will need --from.",
+                self.style.WARNING,
+            )
 
     def report(
         self, source: Stamp, target: Stamp | None, changes: Changes, output: str
@@ -282,6 +368,39 @@ class Command(BaseCommand):
         for line in changes.lines():
             self.stdout.write(f"  {line}")
         self.stdout.write(f"Wrote {changes.written} object(s) to {output}.")
+
+
+def output_format(fixture: FixtureFile, output: str | None, format: str | None) -> str:
+    """
+    The format to write: --format, else --output's extension, else FIXTURE's.
+
+    As for dumpdata, --format wins over the extension; an extension that
+    names no format loaddata reads is refused rather than written as JSON.
+    """
+    if format:
+        if format not in RAW_FORMATS:
+            raise CommandError(
+                f"upgradefixture writes {', '.join(RAW_FORMATS)} fixtures, "
+                f"not {format}."
+            )
+        return format
+    if not output:
+        return fixture.format
+    root, extension = os.path.splitext(output)
+    if extension in _COMPRESSIONS:
+        extension = os.path.splitext(root)[1]
+    if extension[1:] in RAW_FORMATS:
+        return extension[1:]
+    raise CommandError(
+        f"The extension of {output} names no fixture format: name the file "
+        f"{_name_hint()} (a compression extension such as .gz may follow), or "
+        "choose the format with --format."
+    )
+
+
+def _name_hint() -> str:
+    names = [f".{format}" for format in RAW_FORMATS]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _replaced_by(loader: MigrationLoader, source: Stamp) -> str:
