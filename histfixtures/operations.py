@@ -17,6 +17,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation, OperationCategory
 from django.db.migrations.state import ProjectState
 
+from histfixtures.exceptions import FixtureError
 from histfixtures.loading import load
 from histfixtures.options import LoadOptions
 from histfixtures.state import describe_state
@@ -109,14 +110,19 @@ class LoadFixture(Operation):
         alias = schema_editor.connection.alias
         if self._applies_to(alias, app_label):
             from_state.clear_delayed_apps_cache()
-            load(
-                self.labels,
-                apps=from_state.apps,
-                options=self.options,
-                using=alias,
-                state=describe_state(from_state.apps),
-                own_app=app_label,
-            )
+            try:
+                load(
+                    self.labels,
+                    apps=from_state.apps,
+                    options=self.options,
+                    using=alias,
+                    state=describe_state(from_state.apps),
+                    own_app=app_label,
+                )
+            except FixtureError as exc:
+                if not schema_editor.connection.features.can_rollback_ddl:
+                    exc.hint = _ddl_left_behind(exc.hint)
+                raise
 
     def database_backwards(
         self,
@@ -157,6 +163,24 @@ class LoadFixture(Operation):
     def migration_name_fragment(self) -> str:
         names = [_name_of(label) for label in self.labels]
         return "load_" + "_".join(names)[:40].strip("_")
+
+
+def _ddl_left_behind(hint: str | None) -> str:
+    """
+    The hint of a failed load on a database that cannot roll back DDL
+    (MySQL, MariaDB, Oracle): the load's rows are rolled back, the schema
+    changes of the migration's earlier operations are not.
+    """
+    note = (
+        "this database cannot roll back schema changes, so what the "
+        "operations before this one in the migration did remains (tables "
+        "and columns they created, without the foreign key constraints "
+        "Django adds at the migration's end; rows they wrote); this load's "
+        "rows are rolled back and the migration is not recorded as applied. "
+        "Undo those changes by hand (drop the tables it created), fix the "
+        "fixture, then run migrate again."
+    )
+    return note if hint is None else f"{hint}; {note}"
 
 
 def _name_of(label: str) -> str:
