@@ -79,8 +79,7 @@ def _database() -> dict[str, Any]:
             "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
     raise ImproperlyConfigured(
-        "HISTFIXTURES_DB must be 'sqlite', 'postgres' or 'mariadb', "
-        f"not {backend!r}."
+        f"HISTFIXTURES_DB must be 'sqlite', 'postgres' or 'mariadb', not {backend!r}."
     )
 
 
