@@ -5,6 +5,7 @@ the median time, the peak memory and how the rows compare.
 
     bench/run                                  100,000 objects, SQLite, 3 repeats
     bench/run --db postgres                    ... on PostgreSQL (COPY included)
+    bench/run --db mariadb                     ... on MariaDB (scripts/mariadb)
     bench/run --size 10000 --methods histfixtures loaddata --format jsonl
     bench/run --memory-scaling                 peak RSS growth at N and 10 x N
     bench/run --profile histfixtures           cProfile of one load
@@ -22,6 +23,10 @@ started if it is not running (and stopped afterwards if this run started it);
 with PGHOST set, that server is used. The database is
 ``histfixtures_bench_<pid>`` unless ``--pg-database`` names one; it is
 dropped at the end.
+
+MariaDB: the private server of ``scripts/mariadb`` (started if it is not
+running, stopped afterwards if this run started it); the database is
+``histfixtures_bench_<pid>``, dropped at the end.
 """
 
 from __future__ import annotations
@@ -161,6 +166,76 @@ class PostgreSQL(Database):
         (version,) = self._admin("SHOW server_version")[0]
         where = f"{self.env.get('PGHOST')}:{self.env.get('PGPORT')}"
         return f"PostgreSQL {version} at {where}, database {self.name}"
+
+
+class MariaDB(Database):
+    vendor = "mariadb"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        script = ["bash", str(ROOT / "scripts" / "mariadb")]
+        running = (
+            subprocess.run(
+                [*script, "status"], capture_output=True, check=False
+            ).returncode
+            == 0
+        )
+        if not running:
+            subprocess.run([*script, "start"], check=True)
+        self.started = not running
+        out = subprocess.run(
+            [*script, "env"], capture_output=True, text=True, check=True
+        ).stdout
+        # "export HISTFIXTURES_MYSQL_HOST=127.0.0.1 HISTFIXTURES_MYSQL_PORT=..."
+        self.env = {}
+        for word in shlex.split(out):
+            key, eq, value = word.partition("=")
+            if eq:
+                self.env[key] = value
+
+    def _admin(self, sql: str) -> list[tuple[Any, ...]]:
+        import MySQLdb
+
+        conn = MySQLdb.connect(
+            host=self.env["HISTFIXTURES_MYSQL_HOST"],
+            port=int(self.env["HISTFIXTURES_MYSQL_PORT"]),
+            user=self.env["HISTFIXTURES_MYSQL_USER"],
+            password=self.env["HISTFIXTURES_MYSQL_PASSWORD"],
+        )
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql)
+            return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            conn.close()
+
+    def fresh(self) -> dict[str, str]:
+        self.drop()
+        self._admin(
+            f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4 "
+            "COLLATE utf8mb4_unicode_ci"
+        )
+        return {
+            **self.env,
+            "BENCH_DB": "mariadb",
+            "HISTFIXTURES_MYSQL_DATABASE": self.name,
+        }
+
+    def drop(self) -> None:
+        self._admin(f"DROP DATABASE IF EXISTS `{self.name}`")
+
+    def close(self) -> None:
+        self.drop()
+        if self.started:
+            subprocess.run(["bash", str(ROOT / "scripts" / "mariadb"), "stop"])
+
+    def describe(self) -> str:
+        (version,) = self._admin("SELECT VERSION()")[0]
+        where = (
+            f"{self.env['HISTFIXTURES_MYSQL_HOST']}:"
+            f"{self.env['HISTFIXTURES_MYSQL_PORT']}"
+        )
+        return f"MariaDB {version} at {where}, database {self.name}"
 
 
 # --- fixtures ------------------------------------------------------------------
@@ -628,7 +703,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Methods: " + ", ".join(METHODS) + " (see bench/worker.py).",
     )
     parser.add_argument("--size", type=int, help="objects in the fixture (100000)")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--db", choices=["sqlite", "postgres", "mariadb"], default="sqlite"
+    )
     parser.add_argument(
         "--repeat", type=int, help="runs per method (3; 1 with --memory-scaling)"
     )
@@ -686,6 +763,8 @@ def main(argv: list[str] | None = None) -> int:
     db: Database
     if args.db == "postgres":
         db = PostgreSQL(args.pg_database)
+    elif args.db == "mariadb":
+        db = MariaDB(f"histfixtures_bench_{os.getpid()}")
     else:
         db = SQLite(args.data_dir / "db")
     try:

@@ -17,7 +17,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation, OperationCategory
 from django.db.migrations.state import ProjectState
 
-from histfixtures.exceptions import UnknownFieldError, UnknownModelError
+from histfixtures.exceptions import FixtureError, UnknownFieldError, UnknownModelError
 from histfixtures.loading import load
 from histfixtures.migrate_output import LoadReport
 from histfixtures.options import LoadOptions
@@ -123,11 +123,14 @@ class LoadFixture(Operation):
                     own_app=app_label,
                     on_object=report.on_object,
                 )
-            except (UnknownModelError, UnknownFieldError) as exc:
-                from histfixtures.checks import placement_hint
+            except FixtureError as exc:
+                if isinstance(exc, (UnknownModelError, UnknownFieldError)):
+                    from histfixtures.checks import placement_hint
 
-                # A misplaced operation: say where it belongs, as E003/E004 do.
-                exc.hint = placement_hint(self, exc) or exc.hint
+                    # A misplaced operation: say where it belongs, as E003/E004 do.
+                    exc.hint = placement_hint(self, exc) or exc.hint
+                if not schema_editor.connection.features.can_rollback_ddl:
+                    exc.hint = _ddl_left_behind(exc.hint)
                 raise
             finally:
                 report.finish(result)
@@ -171,6 +174,24 @@ class LoadFixture(Operation):
     def migration_name_fragment(self) -> str:
         names = [_name_of(label) for label in self.labels]
         return "load_" + "_".join(names)[:40].strip("_")
+
+
+def _ddl_left_behind(hint: str | None) -> str:
+    """
+    The hint of a failed load on a database that cannot roll back DDL
+    (MySQL, MariaDB, Oracle): the load's rows are rolled back, the schema
+    changes of the migration's earlier operations are not.
+    """
+    note = (
+        "this database cannot roll back schema changes, so what the "
+        "operations before this one in the migration did remains (tables "
+        "and columns they created, without the foreign key constraints "
+        "Django adds at the migration's end; rows they wrote); this load's "
+        "rows are rolled back and the migration is not recorded as applied. "
+        "Undo those changes by hand (drop the tables it created), fix the "
+        "fixture, then run migrate again."
+    )
+    return note if hint is None else f"{hint}; {note}"
 
 
 def _name_of(label: str) -> str:

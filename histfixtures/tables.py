@@ -6,6 +6,9 @@ field of every object through several layers; for fixtures, whose rows are
 plain values, that is most of the cost. Here the statement is built once
 and the rows go to the driver as parameter tuples: ``executemany`` on every
 backend, ``COPY`` on PostgreSQL (psycopg 3), the fastest path the server has.
+On MySQL and MariaDB, mysqlclient's ``executemany`` of an INSERT sends
+multi-row INSERTs; they are made as large as the server's
+``max_allowed_packet`` allows rather than the driver's 64 KiB.
 Values are prepared as each field's ``get_db_prep_save()`` prepares them
 (through the shortcuts of ``histfixtures.conversions``), exactly what the
 ORM would send.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -52,6 +56,26 @@ _COPY_FIELDS = frozenset(
         models.OneToOneField,
     ]
 )
+
+
+# Bytes a MySQL packet holds besides the statement (its command byte), and
+# then some.
+_PACKET_MARGIN = 1024
+# max_allowed_packet less the margin, by DB-API connection: asked once each.
+_statement_limits: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
+
+
+def mysql_statement_limit(connection: BaseDatabaseWrapper) -> int:
+    """The longest statement, in bytes, the MySQL/MariaDB server accepts."""
+    connection.ensure_connection()
+    dbapi = connection.connection
+    limit = _statement_limits.get(dbapi)
+    if limit is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@max_allowed_packet")
+            (packet,) = cursor.fetchone()
+        limit = _statement_limits[dbapi] = int(packet) - _PACKET_MARGIN
+    return limit
 
 
 class Table:
@@ -119,6 +143,13 @@ class Table:
                             row = _positive_zero(row, self._float_columns)
                         copy.write_row(row)
             else:
+                if self.connection.vendor == "mysql":
+                    # Django's wrapper, the backend's wrapper, mysqlclient's
+                    # cursor: each INSERT it sends holds as many rows as fit.
+                    driver_cursor = cursor.cursor.cursor
+                    driver_cursor.max_stmt_length = mysql_statement_limit(
+                        self.connection
+                    )
                 placeholders = ", ".join(["%s"] * len(self.fields))
                 cursor.executemany(
                     f"INSERT INTO {self.name} ({self.columns}) VALUES ({placeholders})",

@@ -16,7 +16,7 @@ from contextlib import closing
 from typing import Any
 
 from django.apps.registry import Apps
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 
 from histfixtures.discovery import find_fixture_files
 from histfixtures.exceptions import FixtureError, ProtectedObjectError
@@ -55,7 +55,16 @@ def unload(
             except FixtureError as exc:
                 exc.with_context(fixture=str(fixture))
                 raise
-        with transaction.atomic(using=using):
+        # Every row that refers to a row deleted here is deleted too
+        # (_refuse_outside_references() refuses otherwise), but MySQL and
+        # MariaDB check a foreign key
+        # row by row, not at the end of the statement or transaction: a
+        # self reference (a mentor among the members) would stop the
+        # DELETE. Elsewhere the checks are deferred anyway.
+        with (
+            transaction.atomic(using=using),
+            connections[using].constraint_checks_disabled(),
+        ):
             existing = {
                 Model: _existing(Model, pks, using) for Model, pks in targets.items()
             }

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LATEST = (("library", "0011_writer_slug"), ("shop", "0008_order_total_cents"))
 POSTGRES_ONLY = pytest.mark.skipif(
     "connection.vendor != 'postgresql'",
-    reason="Django creates no deferrable unique constraint on SQLite",
+    reason="Django creates deferrable unique constraints on PostgreSQL only",
 )
 
 

@@ -44,10 +44,11 @@ from tests.utils import (
 # deserialization error, or a database error for a column that does not exist.
 PLAIN_LOADDATA_ERRORS = (DeserializationError, FieldDoesNotExist, DatabaseError)
 # The live Order writes total_cents, a column added by shop 0008 (SQLite's or
-# PostgreSQL's words for it).
+# PostgreSQL's or MySQL's words for it).
 TOTAL_CENTS_MISSING = (
     r"(no such column: |no column named )total_cents"
     r"|column \"total_cents\".*does not exist"
+    r"|Unknown column 'total_cents'"
 )
 
 WRITERS = [

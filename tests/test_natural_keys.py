@@ -121,8 +121,12 @@ def members_snapshot() -> dict[str, list[tuple[Any, ...]]]:
 
 
 def delete_rows(*tables: str) -> None:
-    """Delete every row of ``tables`` with SQL, in the order given."""
-    with connection.cursor() as cursor:
+    """
+    Delete every row of ``tables`` with SQL, in the order given. MySQL and
+    MariaDB check a self foreign key (Member.mentor) row by row during the
+    DELETE, so there the checks are switched off as loaddata switches them.
+    """
+    with connection.constraint_checks_disabled(), connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
     ContentType.objects.clear_cache()
@@ -559,7 +563,14 @@ def test_the_permissions_django_would_create_still_are_with_their_content_type(
     [
         ["add_club", "nosuchapp", "nosuchmodel"],
         ["ad_club", "members", "club"],
-        ["add_club", "members", "Club"],
+        pytest.param(
+            ["add_club", "members", "Club"],
+            marks=pytest.mark.skipif(
+                "connection.vendor == 'mysql'",
+                reason="MySQL/MariaDB: the case-insensitive collation finds "
+                "'Club' as 'club', for loaddata as for histfixtures",
+            ),
+        ),
     ],
 )
 def test_plain_loaddata_refuses_a_permission_key_with_a_typo_too(

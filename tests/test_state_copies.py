@@ -82,6 +82,13 @@ def restores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     yield answers
 
 
+COPIES_UNSUPPORTED = pytest.mark.skipif(
+    "connection.vendor == 'mysql'",
+    reason="MySQL/MariaDB: no state copies (SQLite and PostgreSQL only), "
+    "so a state is always built by migrating",
+)
+
+
 @pytest.mark.parametrize(
     "target",
     [
@@ -91,6 +98,7 @@ def restores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     ],
     ids=["library-0003", "library-0008", "three-apps"],
 )
+@COPIES_UNSUPPORTED
 def test_a_state_built_again_holds_what_migrating_from_empty_holds(
     target: Targets, restores: list[bool]
 ) -> None:
@@ -104,6 +112,7 @@ def test_a_state_built_again_holds_what_migrating_from_empty_holds(
     assert restored == migrated
 
 
+@COPIES_UNSUPPORTED
 def test_data_a_test_writes_never_reaches_the_copy(restores: list[bool]) -> None:
     apps = DatabaseMigrationState().migrate_to(("library", "0008"))
     Book = apps.get_model("library", "Book")
@@ -153,7 +162,7 @@ def test_tables_that_migrations_do_not_create_are_never_undone(
         assert restores[-1] is False
         with connection.cursor() as cursor:
             cursor.execute("SELECT id FROM not_from_migrations")
-            assert cursor.fetchall() == [(1,)]
+            assert list(cursor.fetchall()) == [(1,)]
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE not_from_migrations")

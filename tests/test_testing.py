@@ -107,7 +107,7 @@ def test_tables_unknown_to_django_survive_the_rebuild(
 
         with connection.cursor() as cursor:
             cursor.execute("SELECT id FROM not_from_migrations")
-            assert cursor.fetchall() == [(1,)]
+            assert list(cursor.fetchall()) == [(1,)]
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE not_from_migrations")

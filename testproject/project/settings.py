@@ -1,8 +1,10 @@
 """Settings of the histfixtures test project.
 
 The database is chosen by the environment variable ``HISTFIXTURES_DB``:
-``sqlite`` (the default) or ``postgres``. ``project.settings_shapes`` adds
-the apps and databases of the differential tests.
+``sqlite`` (the default), ``postgres`` or ``mariadb`` (Django's MySQL
+backend: MariaDB and MySQL; ``scripts/mariadb`` starts a private server).
+``project.settings_shapes`` adds the apps and databases of the differential
+tests.
 
 A second alias, ``other``, is the same backend in a database of its own (the
 default's name with ``_other``); only tests that ask for it use it (the
@@ -63,8 +65,21 @@ def _database() -> dict[str, Any]:
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
         }
+    if backend == "mariadb":
+        # utf8mb4 on the connection and in the test databases Django creates:
+        # fixtures hold 4-byte characters (emoji) as often as anything.
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": os.environ.get("HISTFIXTURES_MYSQL_DATABASE", "histfixtures"),
+            "USER": os.environ.get("HISTFIXTURES_MYSQL_USER", "histfixtures"),
+            "PASSWORD": os.environ.get("HISTFIXTURES_MYSQL_PASSWORD", "histfixtures"),
+            "HOST": os.environ.get("HISTFIXTURES_MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("HISTFIXTURES_MYSQL_PORT", "33069"),
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        }
     raise ImproperlyConfigured(
-        f"HISTFIXTURES_DB must be 'sqlite' or 'postgres', not {backend!r}."
+        f"HISTFIXTURES_DB must be 'sqlite', 'postgres' or 'mariadb', not {backend!r}."
     )
 
 

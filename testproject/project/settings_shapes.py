@@ -31,7 +31,8 @@ def _other_database(default: dict[str, Any]) -> dict[str, Any]:
     other = dict(default)
     other["NAME"] = _other_name(default["NAME"])
     if "TEST" in default:
-        other["TEST"] = {"NAME": _other_name(default["TEST"]["NAME"])}
+        test = default["TEST"]
+        other["TEST"] = {**test, "NAME": _other_name(test.get("NAME"))}
     return other
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from histfixtures import EmptyFixtureError, FixtureError, MalformedFixtureError
 from tests.differential.harness import Outcome, load
@@ -440,6 +441,12 @@ VARIANTS = [
 ]
 
 
+# Variants loaddata loads elsewhere but cannot on MySQL/MariaDB, whose DOUBLE
+# holds no NaN (Django's backend refuses it: "nan can not be used with
+# MySQL"); histfixtures must then fail as loaddata does.
+MYSQL_CANNOT_STORE = {"json-nan-in-a-float"}
+
+
 @pytest.mark.parametrize("path", ["historical", "loadfixture"])
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
 def test_histfixtures_accepts_what_loaddata_accepts_and_nothing_else(
@@ -452,7 +459,10 @@ def test_histfixtures_accepts_what_loaddata_accepts_and_nothing_else(
     expected = load("loaddata", fixture, **options)
     got = load(path, fixture, **options)
 
-    assert expected.failed != variant.loaddata_loads, expected
+    loaddata_loads = variant.loaddata_loads and not (
+        connection.vendor == "mysql" and variant.id in MYSQL_CANNOT_STORE
+    )
+    assert expected.failed != loaddata_loads, expected
     if path == "historical" and variant.refused_by_design is not None:
         assert got.failed
         assert type(got.error) is variant.refused_by_design, got
@@ -461,7 +471,7 @@ def test_histfixtures_accepts_what_loaddata_accepts_and_nothing_else(
     if path == "loadfixture" and variant.refused_by_design is None:
         # loadfixture reads what loaddata reads itself (only a file holding
         # no objects is handed to loaddata, for its warning): no "bulk gap".
-        assert got.bulk == (variant.loaddata_loads and not _empty(expected)), got
+        assert got.bulk == (loaddata_loads and not _empty(expected)), got
 
 
 def _empty(outcome: Outcome) -> bool:

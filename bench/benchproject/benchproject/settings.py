@@ -2,6 +2,7 @@
 
 The database is chosen by the environment, as in testproject:
 ``BENCH_DB=sqlite`` (the default) with the file ``BENCH_SQLITE_NAME``, or
+``BENCH_DB=mariadb`` with ``HISTFIXTURES_MYSQL_*`` (scripts/mariadb env), or
 ``BENCH_DB=postgres`` with ``PGDATABASE``, ``PGHOST``, ``PGPORT``, ``PGUSER``
 and ``PGPASSWORD``. ``bench/run.py`` sets them for each worker.
 """
@@ -54,8 +55,18 @@ def _database() -> dict[str, Any]:
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
         }
+    if backend == "mariadb":
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": os.environ.get("HISTFIXTURES_MYSQL_DATABASE", "histfixtures_bench"),
+            "USER": os.environ.get("HISTFIXTURES_MYSQL_USER", "histfixtures"),
+            "PASSWORD": os.environ.get("HISTFIXTURES_MYSQL_PASSWORD", "histfixtures"),
+            "HOST": os.environ.get("HISTFIXTURES_MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("HISTFIXTURES_MYSQL_PORT", "33069"),
+            "OPTIONS": {"charset": "utf8mb4"},
+        }
     raise ImproperlyConfigured(
-        f"BENCH_DB must be 'sqlite' or 'postgres', not {backend!r}."
+        f"BENCH_DB must be 'sqlite', 'postgres' or 'mariadb', not {backend!r}."
     )
 
 
