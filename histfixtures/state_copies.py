@@ -51,7 +51,7 @@ import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -273,12 +273,19 @@ def keeps_test_database(using: str) -> bool:
 
 
 class _Kept:
-    """Where a copy kept across runs lives, and where its stale ones do."""
+    """
+    Where a copy kept across runs lives: ``prefix`` (of the test database
+    and the slot) and ``id`` (of the key and the tables outside migrations).
+    """
 
-    def __init__(self, name: str, stale: Callable[[str], bool]) -> None:
-        self.name = name
-        # Whether another name is of a copy this one replaces.
-        self.stale = stale
+    def __init__(self, prefix: str, id: str) -> None:
+        self.prefix, self.id = prefix, id
+        self.name = f"{prefix}{id}"
+        self._pattern = re.compile(re.escape(prefix) + r"[0-9a-f]{12}")
+
+    def stale(self, other: str) -> bool:
+        """Whether ``other`` is a copy of the same slot that this one replaces."""
+        return other != self.name and self._pattern.fullmatch(other) is not None
 
 
 def _kept(using: str, key: str, others: Mapping[str, int], slot: str) -> _Kept | None:
@@ -290,15 +297,10 @@ def _kept(using: str, key: str, others: Mapping[str, int], slot: str) -> _Kept |
     # The slot: the state asked for, of this test database (whose name only
     # begins the copies' names).
     slot_id = _digest(using, connection.settings_dict["NAME"], slot)[:8]
-    kept_id = _digest(key, sorted(others.items()))[:12]
-    name = copier.kept_name(connection, slot_id, kept_id)
-    prefix = copier.kept_name(connection, slot_id, "")
-    pattern = re.compile(re.escape(prefix) + r"[0-9a-f]{12}")
-
-    def stale(other: str) -> bool:
-        return other != name and pattern.fullmatch(other) is not None
-
-    return _Kept(name, stale)
+    return _Kept(
+        copier.kept_name(connection, slot_id, ""),
+        _digest(key, sorted(others.items()))[:12],
+    )
 
 
 def _find_kept(
@@ -523,8 +525,8 @@ def _write_kept_file(database: sqlite3.Connection, kept: _Kept) -> None:
         with contextlib.suppress(OSError):
             os.remove(temporary)
         return
-    half_written = re.compile(re.escape(kept.name[:-12]) + r"[0-9a-f]{12}\.(\d+)\.tmp")
-    for path in glob.glob(f"{glob.escape(kept.name[:-12])}*"):
+    half_written = re.compile(re.escape(kept.prefix) + r"[0-9a-f]{12}\.(\d+)\.tmp")
+    for path in glob.glob(f"{glob.escape(kept.prefix)}*"):
         match = half_written.fullmatch(path)
         if kept.stale(path) or (match and not _is_running(int(match[1]))):
             with contextlib.suppress(OSError):
@@ -602,7 +604,7 @@ class _PostgresCopy:
                     return None
         except DatabaseError:
             return None
-        own = _own_name(connection.settings_dict["NAME"], kept.name[-12:])
+        own = _own_name(connection.settings_dict["NAME"], kept.id)
         # No spare yet: the first restore creates the test database from it.
         return cls(connection, kept.name, own, kept=True)
 

@@ -21,11 +21,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.test_state_copies import COPIES_OFF, whole_database
+
 pytest_plugins = ["pytester"]
-pytestmark = pytest.mark.subprocesses
+subprocesses = pytest.mark.subprocesses
 
 REPO = Path(__file__).resolve().parent.parent
 TESTPROJECT = REPO / "testproject"
@@ -194,6 +197,7 @@ def project(
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@subprocesses
 def test_reuse_db_builds_a_state_once_across_runs(project: Project) -> None:
     first = project.pytest("--reuse-db", "--create-db")
     kept = project.kept()
@@ -206,6 +210,7 @@ def test_reuse_db_builds_a_state_once_across_runs(project: Project) -> None:
     assert project.kept() == kept
 
 
+@subprocesses
 def test_a_changed_fixture_file_builds_again_and_drops_the_stale_copies(
     project: Project,
 ) -> None:
@@ -229,6 +234,7 @@ def test_a_changed_fixture_file_builds_again_and_drops_the_stale_copies(
     assert third == []
 
 
+@subprocesses
 def test_a_changed_migration_file_builds_again(project: Project) -> None:
     project.pytest("--reuse-db", "--create-db")
     kept = project.kept()
@@ -242,6 +248,7 @@ def test_a_changed_migration_file_builds_again(project: Project) -> None:
     assert not project.kept() & kept
 
 
+@subprocesses
 def test_without_reuse_db_nothing_is_kept_after_the_run(project: Project) -> None:
     first = project.pytest()
     second = project.pytest()
@@ -251,6 +258,7 @@ def test_without_reuse_db_nothing_is_kept_after_the_run(project: Project) -> Non
     assert project.kept() == set()
 
 
+@subprocesses
 def test_keepdb_builds_a_state_once_across_runs(project: Project) -> None:
     first = project.manage_test("--keepdb")
     kept = project.kept()
@@ -264,7 +272,212 @@ def test_keepdb_builds_a_state_once_across_runs(project: Project) -> None:
     assert project.kept() == kept
 
 
+@subprocesses
 def test_without_keepdb_nothing_is_kept_after_the_run(project: Project) -> None:
     project.manage_test()
 
     assert project.kept() == set()
+
+
+# --- in one process: the runs' ends simulated --------------------------------------
+
+postgres_only = pytest.mark.skipif(not POSTGRES, reason="PostgreSQL databases")
+
+
+def in_process(test: Any) -> Any:
+    """A test of this process's test database, at the latest state after."""
+    test = pytest.mark.usefixtures("migrations_restored")(test)
+    return pytest.mark.django_db(transaction=True)(test)
+
+
+@pytest.fixture
+def applied(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The migrations applied during the test."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    names: list[str] = []
+    apply_migration = MigrationExecutor.apply_migration
+
+    def counting(self: Any, state: Any, migration: Any, *args: Any, **kw: Any) -> Any:
+        names.append(f"{migration.app_label}.{migration.name}")
+        return apply_migration(self, state, migration, *args, **kw)
+
+    monkeypatch.setattr(MigrationExecutor, "apply_migration", counting)
+    return names
+
+
+@pytest.fixture
+def kept_run() -> Iterator[list[tuple[Any, ...]]]:
+    """
+    The test database is one that the run keeps; what keep() was asked.
+
+    Afterwards the kept copies are dropped, and the run keeps nothing more.
+    """
+    from django.db import connection, connections
+
+    from histfixtures import state_copies
+
+    kept: list[tuple[Any, ...]] = []
+    real = state_copies.keep
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        kept.append(args)
+        real(*args, **kwargs)
+
+    state_copies.discard_all()
+    state_copies.note_kept_test_database("default")
+    state_copies.keep = spy  # type: ignore[assignment]
+    try:
+        yield kept
+    finally:
+        state_copies.keep = real
+        state_copies._kept_test_databases.pop("default", None)
+        state_copies.discard_all()
+        if connection.vendor == "postgresql":
+            state_copies._run_on_server(
+                connections["default"],
+                [f'DROP DATABASE "{name}"' for name in kept_databases()],
+            )
+
+
+def kept_databases() -> list[str]:
+    from django.db import connection
+
+    from histfixtures import state_copies
+
+    name = connection.settings_dict["NAME"]
+    return sorted(_postgres_databases(f"{name[:30]}_{state_copies.KEPT_INFIX}_"))
+
+
+@postgres_only
+@in_process
+def test_postgres_the_next_run_restores_a_kept_copy_without_migrating(
+    kept_run: list[tuple[Any, ...]], applied: list[str]
+) -> None:
+    from histfixtures import state_copies
+    from histfixtures.migration_state import DatabaseMigrationState
+
+    DatabaseMigrationState().migrate_to(("library", "0003"))
+    kept = kept_databases()
+    applied.clear()
+    state_copies.discard_all()  # The run ends: its kept copies stay.
+
+    DatabaseMigrationState().migrate_to(("library", "0003"))
+
+    assert len(kept) == 1
+    assert kept_databases() == kept
+    assert applied == []
+
+
+@postgres_only
+@in_process
+def test_postgres_a_copy_kept_first_by_another_run_is_the_one_used(
+    kept_run: list[tuple[Any, ...]], applied: list[str]
+) -> None:
+    from django.db import connection
+
+    from histfixtures import state_copies
+    from histfixtures.migration_state import DatabaseMigrationState
+
+    with COPIES_OFF:
+        migrated = built_whole(("library", "0008"))
+    built_whole(("library", "0008"))
+    (kept,) = kept_databases()
+    oid = _oid(kept)
+    # Another run that built the same state meanwhile keeps it second: its
+    # complete copy, made under a name of its own, is not renamed over.
+    state_copies._copies.clear()
+    state_copies.keep(*kept_run[-1])
+
+    made = _postgres_databases(f"{connection.settings_dict['NAME'][:30]}_hfcopy_")
+    assert [name for name in made if name.endswith("_t")] == []
+    assert kept_databases() == [kept]
+    assert _oid(kept) == oid
+    applied.clear()
+    DatabaseMigrationState().migrate_to(("library", "0008"))
+    assert applied == []
+    assert whole_database() == migrated
+
+
+def built_whole(target: Any) -> dict[str, Any]:
+    from histfixtures.migration_state import DatabaseMigrationState
+
+    DatabaseMigrationState().migrate_to(target)
+    return whole_database()
+
+
+def _oid(name: str) -> int:
+    with _postgres_connection() as conn:  # type: ignore[attr-defined]
+        row = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", [name])
+        return int(row.fetchone()[0])
+
+
+sqlite_only = pytest.mark.skipif(POSTGRES, reason="SQLite files")
+
+
+@sqlite_only
+@in_process
+def test_sqlite_a_kept_copy_is_a_whole_file_and_replaces_its_slots_stale_ones(
+    tmp_path: Path,
+) -> None:
+    from django.db import connection
+
+    from histfixtures import state_copies
+    from histfixtures.migration_state import DatabaseMigrationState
+
+    DatabaseMigrationState().migrate_to(("library", "0008"))
+    migrated = whole_database()
+    slot = f"{tmp_path / 'test.sqlite3'}.{state_copies.KEPT_INFIX}-aaaaaaaa-"
+    dead = next(pid for pid in range(4_000_000, 3_000_000, -1) if not _alive(pid))
+    stale = f"{slot}{'2' * 12}"
+    of_a_dead_run = f"{slot}{'3' * 12}.{dead}.tmp"
+    of_a_live_run = f"{slot}{'3' * 12}.1.tmp"
+    other_slot = (
+        f"{tmp_path / 'test.sqlite3'}.{state_copies.KEPT_INFIX}-bbbbbbbb-{'2' * 12}"
+    )
+    for path in (stale, of_a_dead_run, of_a_live_run, other_slot):
+        Path(path).write_text("")
+    kept = state_copies._Kept(slot, "1" * 12)
+
+    copy = state_copies._SQLiteCopy.take(connection, "key", kept)
+    assert copy is not None
+    copy.discard()
+
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        os.path.basename(path) for path in (kept.name, of_a_live_run, other_slot)
+    )
+    found = state_copies._SQLiteCopy.find(connection, kept)
+    assert found is not None
+    DatabaseMigrationState().migrate_to(("library", "0003"))
+    try:
+        assert found.restore(connection)
+        assert whole_database() == migrated
+    finally:
+        found.discard()
+
+
+@sqlite_only
+@in_process
+def test_sqlite_an_in_memory_test_database_keeps_no_copy_across_runs(
+    kept_run: list[tuple[Any, ...]],
+) -> None:
+    from django.db import connection
+
+    from histfixtures import state_copies
+    from histfixtures.migration_state import DatabaseMigrationState
+
+    DatabaseMigrationState().migrate_to(("library", "0003"))
+
+    assert connection.is_in_memory_db()  # type: ignore[attr-defined]
+    assert not state_copies.keeps_test_database("default")
+    assert kept_run  # A copy for this run only.
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
