@@ -65,6 +65,7 @@ from django.db.backends.utils import CursorWrapper
 from django.db.migrations import RunPython
 from django.db.migrations.migration import Migration
 
+from histfixtures import __version__ as histfixtures_version
 from histfixtures.conf import state_copies_setting
 from histfixtures.discovery import STDIN, find_fixture_files, fixture_directories
 from histfixtures.exceptions import FixtureError
@@ -132,7 +133,7 @@ def state_key(using: str, migrations: Sequence[Migration], purpose: str) -> str:
 
     feed(purpose, using, connection.vendor, connection.settings_dict["NAME"])
     # A copy kept across runs outlives the code that made it.
-    feed(django.get_version(), _histfixtures_version(), sys.version_info[:2])
+    feed(django.get_version(), histfixtures_version, sys.version_info[:2])
     settings_values = tuple(repr(getattr(settings, name, None)) for name in _SETTINGS)
     feed(*zip(_SETTINGS, settings_values, strict=True))
     files, directories = _fixture_directory_files()
@@ -315,12 +316,6 @@ def _find_kept(
 
 def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=repr).encode()).hexdigest()
-
-
-def _histfixtures_version() -> str:
-    from histfixtures import __version__
-
-    return __version__
 
 
 # --- what the key is made of --------------------------------------------------------

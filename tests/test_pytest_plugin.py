@@ -92,6 +92,7 @@ class Project:
 
 
 def _drop_postgres_databases(*names: str) -> None:
+    """Drop the databases, and the state copies kept of them (``_hfkeep_``)."""
     import psycopg
 
     with psycopg.connect(
@@ -102,7 +103,14 @@ def _drop_postgres_databases(*names: str) -> None:
         dbname="postgres",
         autocommit=True,
     ) as conn:
-        for name in names:
+        existing = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+        kept = [
+            other
+            for name in names
+            for other in existing
+            if other.startswith(f"{name[:30]}_hfkeep_")
+        ]
+        for name in [*names, *kept]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

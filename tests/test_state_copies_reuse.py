@@ -193,7 +193,7 @@ def project(
     yield project
     if POSTGRES:
         with _postgres_connection() as conn:  # type: ignore[attr-defined]
-            for name in _postgres_databases(project.test_database):
+            for name in _postgres_databases(project.test_database[:30]):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -481,3 +481,21 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def test_the_key_changes_with_the_versions_of_django_and_histfixtures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import django
+    from django.db.migrations.migration import Migration
+
+    from histfixtures import state_copies
+
+    migration = Migration("0099_nothing", "library")
+    key = state_copies.state_key("default", [migration], purpose="test")
+    monkeypatch.setattr(state_copies, "histfixtures_version", "99.0")
+    other_histfixtures = state_copies.state_key("default", [migration], purpose="test")
+    monkeypatch.setattr(django, "get_version", lambda: "9.9")
+    other_django = state_copies.state_key("default", [migration], purpose="test")
+
+    assert len({key, other_histfixtures, other_django}) == 3
