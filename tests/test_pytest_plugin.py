@@ -92,7 +92,10 @@ class Project:
 
 
 def _drop_postgres_databases(*names: str) -> None:
-    """Drop the databases, and the state copies kept of them (``_hfkeep_``)."""
+    """
+    Drop the databases, and the state copies of them: kept (``_hfkeep_``),
+    or left by a run that was killed (``_hfcopy_``).
+    """
     import psycopg
 
     with psycopg.connect(
@@ -104,13 +107,13 @@ def _drop_postgres_databases(*names: str) -> None:
         autocommit=True,
     ) as conn:
         existing = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
-        kept = [
+        copies = [
             other
             for name in names
             for other in existing
-            if other.startswith(f"{name[:30]}_hfkeep_")
+            if other.startswith((f"{name[:30]}_hfkeep_", f"{name[:30]}_hfcopy_"))
         ]
-        for name in [*names, *kept]:
+        for name in [*names, *copies]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
