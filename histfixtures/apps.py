@@ -15,6 +15,7 @@ class HistfixturesConfig(AppConfig):
         from histfixtures import historical_loaddata
         from histfixtures.checks import TAG, check_where_fixtures_load
         from histfixtures.legacy_checks import check_where_migrations_load
+        from histfixtures.state_copies import watch_test_databases
 
         register(check_where_fixtures_load, TAG)
         register(check_where_migrations_load, TAG)
@@ -22,3 +23,6 @@ class HistfixturesConfig(AppConfig):
         # is seen on, at startup or by override_settings.
         historical_loaddata.install_if_on()
         setting_changed.connect(historical_loaddata.setting_changed)
+        # Copies of migration states outlive a run that keeps its test
+        # databases (--keepdb, --reuse-db): note which runs do.
+        watch_test_databases()

@@ -172,7 +172,8 @@ class DatabaseMigrationState:
             # state holds what migrations create and nothing else.
             self._moved = True
             plan = [m for m in _full_plan(executor) if _key(m) not in excluded]
-            _build_from_empty(self._using, plan, loader)
+            slot = "migrate_to " + ", ".join(sorted(_label(node) for node in nodes))
+            _build_from_empty(self._using, plan, loader, slot)
             now_applied: set[Node] | None = {_key(m) for m in plan}
         else:
             applied = _applied(executor.loader)
@@ -584,13 +585,13 @@ def rebuild_test_database(
     executor = MigrationExecutor(connections[using])
     key = state_copies.state_key(using, _full_plan(executor), purpose="rebuild")
     others = _other_tables(using, executor.loader)
-    if state_copies.restore(using, key, others):
+    if state_copies.restore(using, key, others, slot="rebuild"):
         _clear_caches()
     else:
         drop_all_tables(using)
         migrate_to_latest(using)
         call_command("createcachetable", database=using, verbosity=0)
-        state_copies.keep(using, key, _other_tables(using))
+        state_copies.keep(using, key, _other_tables(using), slot="rebuild")
     connection = connections[using]
     if refresh_snapshot and hasattr(connection, "_test_serialized_contents"):
         connection._test_serialized_contents = (
@@ -599,19 +600,20 @@ def rebuild_test_database(
 
 
 def _build_from_empty(
-    using: str, migrations: list[Migration], loader: MigrationLoader
+    using: str, migrations: list[Migration], loader: MigrationLoader, slot: str
 ) -> None:
     """
     Bring the database to what running ``migrations`` from empty leaves.
 
-    From a copy of the database, if this process built that state before
+    From a copy of the database, if this process (or, when the run keeps
+    its test database, an earlier run) built that state before
     (histfixtures.state_copies); else by dropping its tables and migrating,
     keeping a copy for the next time. ``loader``: one of the database as it
-    is now.
+    is now; ``slot``: the state asked for.
     """
     key = state_copies.state_key(using, migrations, purpose="migrate_to")
     others = _other_tables(using, loader)
-    if state_copies.restore(using, key, others):
+    if state_copies.restore(using, key, others, slot):
         return
     drop_all_tables(using)
     connection = connections[using]
@@ -619,7 +621,7 @@ def _build_from_empty(
     _sync_unmigrated_apps(connection, executor.loader)
     if migrations:
         executor.migrate([], plan=[(migration, False) for migration in migrations])
-    state_copies.keep(using, key, others)
+    state_copies.keep(using, key, others, slot)
 
 
 def take_snapshot(using: str) -> str:

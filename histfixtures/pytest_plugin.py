@@ -216,12 +216,15 @@ def _histfixtures_test_databases(request: pytest.FixtureRequest) -> Iterator[Non
     request.getfixturevalue("django_db_setup")
     blocker = request.getfixturevalue("django_db_blocker")
     from histfixtures.migration_state import KeptTestDatabase, take_snapshot
+    from histfixtures.state_copies import note_kept_test_database
 
     kept = []
     with blocker.unblock():
         if keepdb:
             for alias in sorted(aliases):
                 if KeptTestDatabase.can_keep(alias):
+                    # Kept even when --create-db created it again.
+                    note_kept_test_database(alias)
                     database = KeptTestDatabase(alias)
                     database.start(created=created)
                     kept.append(database)

@@ -92,6 +92,10 @@ class Project:
 
 
 def _drop_postgres_databases(*names: str) -> None:
+    """
+    Drop the databases, and the state copies of them: kept (``_hfkeep_``),
+    or left by a run that was killed (``_hfcopy_``).
+    """
     import psycopg
 
     with psycopg.connect(
@@ -102,7 +106,14 @@ def _drop_postgres_databases(*names: str) -> None:
         dbname="postgres",
         autocommit=True,
     ) as conn:
-        for name in names:
+        existing = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+        copies = [
+            other
+            for name in names
+            for other in existing
+            if other.startswith((f"{name[:30]}_hfkeep_", f"{name[:30]}_hfcopy_"))
+        ]
+        for name in [*names, *copies]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -74,8 +74,8 @@ def restores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     answers: list[bool] = []
     real = state_copies.restore
 
-    def spy(*args: Any) -> bool:
-        answers.append(real(*args))
+    def spy(*args: Any, **kwargs: Any) -> bool:
+        answers.append(real(*args, **kwargs))
         return answers[-1]
 
     monkeypatch.setattr(state_copies, "restore", spy)
