@@ -313,6 +313,7 @@ def postgres_databases() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+@COPIES_UNSUPPORTED
 def test_restore_migration_data_without_a_snapshot_comes_from_a_copy(
     restores: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
